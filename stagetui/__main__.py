@@ -1,0 +1,3 @@
+from stagetui.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""`demo`: the main job on the embedded default. One environment of the sample production per strategy,
+provisioned one after another (so step timings compare cleanly), then the strategies side by side."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+
+from stagetui.cli import exit_codes
+from stagetui.cli.context import CliContext
+from stagetui.cli.progress import ProgressReporter
+from stagetui.cli.serialize import detail_to_json
+from stagetui.cli.render import STATUS_STYLES, drift_text, freshness_text
+from stagetui.domain.durations import format_duration
+from stagetui.domain.ids import environment_id
+from stagetui.domain.models import StepPhase, Strategy
+from stagetui.service.api import StagetuiService
+from stagetui.service.queries import EnvironmentDetail
+
+
+async def _provision_all(service: StagetuiService, branch: str, ttl: str | None) -> list[str]:
+    ids = []
+    for strategy in Strategy:
+        env_id = environment_id(branch, strategy)
+        if any(v.environment.id == env_id for v in service.environments()):
+            await service.down(env_id)  # a re-run replaces the previous demo environment
+        result = await service.up(service.up_request(branch, strategy=strategy.value, ttl=ttl))
+        ids.append(result.environment.id if result.ok else result.environment.uid)
+    return ids
+
+
+def comparison_table(details: list[EnvironmentDetail], now: datetime) -> Table:
+    table = Table(title="Strategies compared (same production, same machine)", title_justify="left")
+    for column in ("strategy", "status", "provisioned in", "slowest step", "data", "data age / max", "drift",
+                   "orphans", "endpoint"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for detail in details:
+        env = detail.view.environment
+        steps = [s for s in detail.steps if s.phase is StepPhase.PROVISION]
+        slowest = max(steps, key=lambda s: s.seconds, default=None)
+        table.add_row(
+            env.strategy.value,
+            Text(detail.view.status.value, style=STATUS_STYLES[detail.view.status]),
+            format_duration(env.provision_seconds),
+            f"{slowest.name} {format_duration(slowest.seconds)}" if slowest else "-",
+            env.data_source or "-",
+            freshness_text(detail.view.freshness),
+            drift_text(detail.view),
+            "-" if env.orphans is None else str(env.orphans),
+            env.endpoint or "-",
+        )
+    return table
+
+
+def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
+    service = ctx.service
+    ctx.note(f"state directory: {service.core.paths.root}")
+    ctx.note(f"provisioning branch [bold]{args.branch}[/] with each strategy on the local runtime …")
+    with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
+        references = asyncio.run(_provision_all(service, args.branch, args.ttl))
+    details = [service.detail(reference) for reference in references]
+    now = service.core.clock()
+    ok = all(d.view.status.is_live for d in details)
+    if ctx.json_output:
+        ctx.emit_json([detail_to_json(d, now) for d in details])
+    else:
+        ctx.show(comparison_table(details, now))
+        ctx.note("next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc")
+    return exit_codes.OK if ok else exit_codes.FAILED

@@ -1,0 +1,24 @@
+"""Exit codes CI systems can gate on. Documented in the README and in `stagetui --help`."""
+
+OK = 0
+FAILED = 1
+"""The work was attempted and failed (provisioning rolled back, teardown incomplete, gc errors)."""
+BAD_INPUT = 2
+"""Bad arguments, bad config or bad branch name; nothing was created."""
+NOT_FOUND = 3
+"""No environment matches the reference."""
+CONFLICT = 4
+"""The environment exists already, or a reference matches several."""
+STATE_ERROR = 5
+"""The state directory's store is locked, corrupted or from a newer stagetui."""
+INTERRUPTED = 130
+"""Ctrl-C: in-flight provisioning was rolled back."""
+
+DESCRIPTION = """exit codes:
+  0    success
+  1    the operation failed (provisioning rolled back, teardown or gc incomplete)
+  2    bad input: arguments, config file or branch name (nothing was created)
+  3    no environment matches the reference
+  4    conflict: the environment exists already, or the reference is ambiguous
+  5    state error: the store is locked by another process, corrupted, or newer
+  130  interrupted (Ctrl-C); in-flight provisioning was rolled back"""

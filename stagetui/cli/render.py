@@ -1,0 +1,164 @@
+"""Rich renderables for the CLI, built from service views only (pure: the clock is passed in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from stagetui.domain.durations import format_duration
+from stagetui.domain.freshness import Freshness, FreshnessStatus
+from stagetui.domain.models import EnvironmentStatus, StepOutcome, StepPhase, StepRecord
+from stagetui.service.queries import EnvironmentDetail, EnvironmentView
+
+STATUS_STYLES = {
+    EnvironmentStatus.READY: "green",
+    EnvironmentStatus.PROVISIONING: "cyan",
+    EnvironmentStatus.TEARING_DOWN: "cyan",
+    EnvironmentStatus.DEGRADED: "yellow",
+    EnvironmentStatus.INTERRUPTED: "red",
+    EnvironmentStatus.FAILED: "red",
+    EnvironmentStatus.TORN_DOWN: "dim",
+}
+FRESHNESS_STYLES = {
+    FreshnessStatus.FRESH: "green",
+    FreshnessStatus.AGING: "yellow",
+    FreshnessStatus.STALE: "red",
+    FreshnessStatus.UNKNOWN: "dim",
+}
+OUTCOME_MARKS = {
+    StepOutcome.OK: ("✓", "green"),
+    StepOutcome.SKIPPED: ("–", "dim"),
+    StepOutcome.FAILED: ("✗", "red"),
+    StepOutcome.CANCELLED: ("✗", "yellow"),
+}
+
+
+def freshness_text(freshness: Freshness) -> Text:
+    style = FRESHNESS_STYLES[freshness.status]
+    if freshness.age is None:
+        return Text("n/a", style=style)
+    target = f" / {format_duration(freshness.max_age)}" if freshness.max_age else ""
+    return Text(f"{format_duration(freshness.age)}{target}", style=style)
+
+
+def drift_text(view: EnvironmentView) -> Text:
+    drift = view.environment.drift
+    if drift is None:
+        return Text("-", style="dim")
+    if drift.count == 0:
+        return Text(f"0 (+{drift.approved} ok)" if drift.approved else "0", style="green")
+    style = "red" if drift.worst in {"critical", "major"} else "yellow"
+    return Text(f"{drift.count} {drift.worst}", style=style)
+
+
+def environments_table(views: list[EnvironmentView], now: datetime) -> Table:
+    table = Table(title="Environments", title_justify="left", expand=False)
+    for column in ("id", "branch", "strategy", "runtime", "status", "age", "data age / max", "drift", "ttl left"):
+        table.add_column(column, no_wrap=column in {"id", "status"})
+    for view in views:
+        env = view.environment
+        status = Text(view.status.value, style=STATUS_STYLES[view.status])
+        if not view.recorded:
+            status.append(" (unrecorded)", style="dim")
+        table.add_row(
+            env.id,
+            env.branch,
+            env.strategy.value,
+            env.runtime,
+            status,
+            format_duration(now - env.created_at),
+            freshness_text(view.freshness),
+            drift_text(view),
+            format_duration(env.ttl_left(now)),
+        )
+    return table
+
+
+def steps_table(steps: list[StepRecord], title: str = "Steps") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("step")
+    table.add_column("time", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("detail", overflow="fold")
+    provision = [s for s in steps if s.phase is StepPhase.PROVISION]
+    total = sum(s.seconds for s in provision) or 1.0
+    slowest = max(provision, key=lambda s: s.seconds, default=None)
+    for step in steps:
+        mark, style = OUTCOME_MARKS[step.outcome]
+        name = step.name if step.phase is StepPhase.PROVISION else f"{step.phase.value}: {step.name}"
+        share = f"{step.seconds / total:.0%}" if step.phase is StepPhase.PROVISION else ""
+        name_style = "bold" if step is slowest else ""
+        table.add_row(Text(mark, style=style), Text(name, style=name_style), format_duration(step.seconds), share, step.detail)
+    return table
+
+
+def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
+    view, env = detail.view, detail.view.environment
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    status = Text(view.status.value, style=STATUS_STYLES[view.status])
+    if env.status_detail:
+        status.append(f"  {env.status_detail}", style="dim")
+    rows: list[tuple[str, RenderableType]] = [
+        ("environment", f"{env.id}  (branch {env.branch}, uid {env.uid[:8]})"),
+        ("strategy", f"{env.strategy.value} on {env.runtime}, owner {env.owner}"),
+        ("status", status),
+        ("endpoint", env.endpoint or "-"),
+        ("provisioned in", format_duration(env.provision_seconds)),
+        ("data", env.data_source or "-"),
+        ("freshness", freshness_text(view.freshness)),
+        ("drift", drift_text(view)),
+        ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),
+        ("expires", f"{env.expires_at:%Y-%m-%d %H:%M} UTC (in {format_duration(env.ttl_left(now))})"),
+    ]
+    for label, value in rows:
+        facts.add_row(label, value)
+    parts: list[RenderableType] = [facts]
+    if detail.steps:
+        parts.append(steps_table(detail.steps))
+    drift = detail.latest_check("drift")
+    if drift is not None:
+        parts.append(drift_table(drift.result))
+    for kind in ("masking", "integrity"):
+        check = detail.latest_check(kind)
+        if check is not None:
+            parts.append(Text(f"{kind}: {check.summary}", style="green" if check.ok else "red"))
+    if detail.log_tail:
+        parts.append(Text("service log (last lines):\n" + "\n".join(detail.log_tail[-8:]), style="dim"))
+    return Group(*parts)
+
+
+def drift_table(result: dict[str, object]) -> Table:
+    table = Table(title="Drift against production", title_justify="left")
+    for column in ("key", "change", "severity", "production", "environment", "approval"):
+        table.add_column(column, overflow="fold")
+    items = result.get("items")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        approval = item.get("approval")
+        approved = isinstance(approval, dict)
+        approval_text = ""
+        if isinstance(approval, dict):
+            approval_text = f"approved by {approval.get('approver')}: {approval.get('reason')}"
+        severity = str(item.get("severity", ""))
+        style = "dim" if approved else ("red" if severity in {"critical", "major"} else "yellow")
+        table.add_row(
+            Text(str(item.get("path")), style=style),
+            str(item.get("kind")),
+            Text(severity, style=style),
+            _short(item.get("production")),
+            _short(item.get("environment")),
+            approval_text,
+        )
+    return table
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = "—" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

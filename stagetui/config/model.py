@@ -1,0 +1,236 @@
+"""The configuration model. Every field has a docstring; unknown keys are errors, never ignored.
+
+`sample_config.yaml` is the commented reference of this model; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from stagetui.domain.anonymize import MaskKind
+from stagetui.domain.drift import Severity
+from stagetui.domain.durations import format_duration, parse_duration
+from stagetui.domain.models import Strategy
+
+
+def _to_timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_timedelta),
+    PlainSerializer(format_duration, return_type=str),
+]
+PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class DefaultsConfig(_Section):
+    strategy: Strategy = Strategy.CONTAINERIZED
+    """Strategy used by `up` when neither --strategy nor --tier is given."""
+    runtime: Literal["local"] = "local"
+    """Runtime used by `up` when --runtime is not given."""
+    ttl: PositiveDuration = timedelta(hours=8)
+    """How long an environment lives before `gc` removes it."""
+
+
+class OrchestratorConfig(_Section):
+    max_parallel: int = Field(default=4, ge=1, le=256)
+    """How many environments provision at the same time; the rest wait in line."""
+    step_timeout: PositiveDuration = timedelta(minutes=15)
+    """A step running longer than this fails (and the plan rolls back)."""
+
+
+class ProductionConfig(_Section):
+    database: Path | None = None
+    """SQLite file of production. Unset: the generated sample production under the state directory."""
+    config: Path | None = None
+    """Directory (or file) holding production's configuration. Unset: the sample production's."""
+
+
+class SampleConfig(_Section):
+    customers: int = Field(default=50_000, ge=10, le=5_000_000)
+    """Customers in the generated sample production (about 16 rows in all per customer)."""
+    seed: int = 1234
+    """Seed of the generator: the same seed gives the same production."""
+
+
+def _rule_shorthand(value: Any) -> Any:
+    return {"rule": value} if isinstance(value, str) else value
+
+
+class ColumnRuleConfig(_Section):
+    rule: MaskKind
+    """How the column is masked: hash, fake_name, fake_email, fake_phone, fake_address, date_shift, null,
+    constant or keep."""
+    value: str | None = None
+    """The value written by the `constant` rule."""
+
+    @model_validator(mode="after")
+    def _value_only_for_constant(self) -> ColumnRuleConfig:
+        if self.rule is MaskKind.CONSTANT and self.value is None:
+            raise ValueError("the constant rule needs a value")
+        if self.rule is not MaskKind.CONSTANT and self.value is not None:
+            raise ValueError(f"only the constant rule takes a value, not {self.rule.value}")
+        return self
+
+
+ColumnRuleEntry = Annotated[ColumnRuleConfig, BeforeValidator(_rule_shorthand)]
+
+
+class AnonymizationConfig(_Section):
+    key_env: str = "STAGETUI_MASK_KEY"
+    """Environment variable holding the masking key (at least 16 bytes). Keys never live in the config."""
+    key_file: Path | None = None
+    """File holding the masking key when the variable is unset. Unset: a key file under the state directory,
+    created with mode 0600 on first use."""
+    tables: dict[str, dict[str, ColumnRuleEntry]] = Field(default_factory=dict)
+    """Rules per table and column. Columns not listed are copied unchanged."""
+
+
+class FullCloneConfig(_Section):
+    max_data_age: PositiveDuration = timedelta(hours=24)
+    """Freshness target: data older than this is reported stale."""
+
+
+class SnapshotConfig(_Section):
+    refresh_after: PositiveDuration = timedelta(hours=24)
+    """A golden snapshot older than this is refreshed before an environment is restored from it."""
+    max_data_age: PositiveDuration = timedelta(hours=36)
+    """Freshness target for environments restored from a snapshot."""
+    keep: int = Field(default=2, ge=1, le=50)
+    """How many golden snapshots to keep; older ones are deleted after a refresh."""
+
+
+class ContainerizedConfig(_Section):
+    seed: Literal["subset", "synthetic"] = "subset"
+    """Seed data: a masked subset of production, or synthetic data generated from scratch."""
+    subset_root: str = "customers"
+    """Table the subset is drawn from; every row the chosen rows need comes along."""
+    subset_fraction: float = Field(default=0.01, gt=0, le=1)
+    """Share of the root table's rows in the subset."""
+    synthetic_customers: int = Field(default=200, ge=10)
+    """Customers generated for synthetic seed data."""
+    config_template: Path | None = None
+    """Config template rendered for the environment. Unset: the sample service's template."""
+    max_data_age: PositiveDuration = timedelta(hours=24)
+    """Freshness target."""
+
+
+class StrategiesConfig(_Section):
+    full_clone: FullCloneConfig = FullCloneConfig()
+    """Full clone: every row of production, anonymized; production's config."""
+    snapshot: SnapshotConfig = SnapshotConfig()
+    """Snapshot: restore from a refreshed, anonymized golden copy."""
+    containerized: ContainerizedConfig = ContainerizedConfig()
+    """Containerized: seed data and config defined in code; fastest and cheapest."""
+
+
+class LocalRuntimeConfig(_Section):
+    host: str = "127.0.0.1"
+    """Address the environments' services listen on."""
+    health_timeout: PositiveDuration = timedelta(seconds=30)
+    """How long a service may take to answer its health check."""
+    stop_timeout: PositiveDuration = timedelta(seconds=5)
+    """How long a service may take to stop on SIGTERM before it is killed."""
+
+
+class RuntimesConfig(_Section):
+    local: LocalRuntimeConfig = LocalRuntimeConfig()
+    """Processes on this machine (the embedded default)."""
+
+
+class SeverityRuleConfig(_Section):
+    pattern: str
+    """Glob over dotted config keys, e.g. `feature_flags.*`."""
+    severity: Severity
+    """info, minor, major or critical."""
+
+
+class ApprovalConfig(_Section):
+    pattern: str
+    """Glob over dotted config keys this approved difference covers."""
+    reason: str = Field(min_length=1)
+    """Why the difference is acceptable."""
+    approver: str = Field(min_length=1)
+    """Who approved it."""
+    expires: date | None = None
+    """Last day the approval holds; after it the difference counts as drift again."""
+
+
+class DriftConfig(_Section):
+    default_severity: Severity = Severity.MINOR
+    """Severity of a difference no rule matches."""
+    severity: list[SeverityRuleConfig] = Field(default_factory=list)
+    """Rules giving a severity by key pattern; the first match wins."""
+    secret_patterns: list[str] = Field(default_factory=list)
+    """Extra key patterns treated as secrets (redacted everywhere, compared by presence only)."""
+    approved: list[ApprovalConfig] = Field(default_factory=list)
+    """Approved differences (the allowlist)."""
+
+
+class PolicyConfig(_Section):
+    unit: Strategy = Strategy.CONTAINERIZED
+    """Strategy for `up --tier unit`."""
+    integration: Strategy = Strategy.CONTAINERIZED
+    """Strategy for `up --tier integration`."""
+    feature: Strategy = Strategy.SNAPSHOT
+    """Strategy for `up --tier feature`."""
+    pre_release: Strategy = Strategy.FULL_CLONE
+    """Strategy for `up --tier pre_release`."""
+
+
+class StagetuiConfig(_Section):
+    version: Literal[1] = 1
+    """Version of this file's format."""
+    state_dir: Path | None = None
+    """Where the store, environments and snapshots live. Unset: $STAGETUI_STATE_DIR, else the XDG state
+    directory (~/.local/state/stagetui)."""
+    owner: str | None = None
+    """Owner recorded on environments. Unset: the login name."""
+    defaults: DefaultsConfig = DefaultsConfig()
+    """Defaults for `up`."""
+    orchestrator: OrchestratorConfig = OrchestratorConfig()
+    """How plans run."""
+    production: ProductionConfig = ProductionConfig()
+    """What production is."""
+    sample: SampleConfig = SampleConfig()
+    """The generated sample production used when production.database is unset."""
+    anonymization: AnonymizationConfig = AnonymizationConfig()
+    """Masking of personal data on its way out of production."""
+    strategies: StrategiesConfig = StrategiesConfig()
+    """Settings per strategy."""
+    runtimes: RuntimesConfig = RuntimesConfig()
+    """Settings per runtime."""
+    drift: DriftConfig = DriftConfig()
+    """Configuration drift against production."""
+    policy: PolicyConfig = PolicyConfig()
+    """Hybrid policy: test tier to strategy."""
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.@-]{1,64}", value):
+            raise ValueError("owner must be 1-64 letters, digits, '.', '@', '_' or '-'")
+        return value

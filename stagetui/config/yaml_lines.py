@@ -1,0 +1,76 @@
+"""YAML parsing that remembers the line of every key, so validation errors can point at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from stagetui.config.errors import ConfigError, ConfigProblem
+
+Location = tuple[str | int, ...]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class LocatedDocument:
+    data: object
+    lines: dict[Location, int] = field(default_factory=dict)
+
+    def line_of(self, location: Location) -> int | None:
+        """Line of the deepest known prefix of `location` (pydantic locations can go below the YAML)."""
+        for end in range(len(location), -1, -1):
+            line = self.lines.get(tuple(location[:end]))
+            if line is not None:
+                return line
+        return None
+
+
+def parse_yaml(text: str, file: Path) -> LocatedDocument:
+    """Parse one YAML document; syntax errors and duplicate keys raise ConfigError with a line."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return LocatedDocument({}, {(): 1})
+        document = LocatedDocument(None, {})
+        problems: list[ConfigProblem] = []
+        _index(node, (), document.lines, problems, file)
+        if problems:
+            raise ConfigError(problems)
+        document.data = loader.construct_document(node)
+        return document
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
+        raise ConfigError.single(file, f"YAML syntax error: {message}", line) from None
+    except yaml.YAMLError as error:
+        raise ConfigError.single(file, f"YAML error: {error}") from None
+    finally:
+        loader.dispose()
+
+
+def _index(
+    node: yaml.Node, location: Location, lines: dict[Location, int], problems: list[ConfigProblem], file: Path
+) -> None:
+    lines.setdefault(location, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                dotted = ".".join(str(part) for part in (*location, key))
+                problems.append(
+                    ConfigProblem(file, line, dotted, f"duplicate key (first defined on line {seen[key]})")
+                )
+                continue
+            seen[key] = line
+            lines[(*location, key)] = line
+            _index(value_node, (*location, key), lines, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            _index(item, (*location, position), lines, problems, file)

@@ -1,0 +1,1 @@
+"""Data engines: copy, mask, verify and subset databases."""

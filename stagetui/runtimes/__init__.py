@@ -1,0 +1,1 @@
+"""Runtimes: where an environment runs (local processes; docker and aws come later)."""

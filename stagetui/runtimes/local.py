@@ -1,0 +1,144 @@
+"""The local runtime: an environment is a directory under the state directory plus the sample service
+running as its own process group on a free loopback port. The embedded default: needs nothing installed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from pathlib import Path
+
+from stagetui.domain.ids import is_valid_id
+from stagetui.domain.models import Environment
+from stagetui.runtimes.base import (
+    DiscoveredEnvironment,
+    Runtime,
+    RuntimeOperationError,
+    Workspace,
+    environment_labels,
+)
+from stagetui.runtimes.processes import ProcessHandle, is_alive, spawn_group, stop_group
+from stagetui.store.atomic import atomic_write_text
+
+LABELS_FILE = "labels.json"
+PROCESS_FILE = "service.json"
+PORT_FILE = "service.port"
+SERVICE_LOG = "service.log"
+# Only these variables reach a service: never the caller's secrets (e.g. the masking key, cloud credentials).
+_PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "SYSTEMROOT")
+
+
+class LocalRuntime(Runtime):
+    name = "local"
+
+    def __init__(self, root: Path, *, host: str = "127.0.0.1", stop_timeout: float = 5.0) -> None:
+        self.root = root
+        self.host = host
+        self.stop_timeout = stop_timeout
+
+    def workspace(self, environment_id: str) -> Workspace:
+        if not is_valid_id(environment_id):
+            raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
+        return Workspace(self.root / environment_id)
+
+    def create_workspace(self, env: Environment) -> Workspace:
+        workspace = self.workspace(env.id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            workspace.root.mkdir(mode=0o700)
+        except FileExistsError:
+            raise RuntimeOperationError(f"{workspace.root} exists already: environment {env.id} is live") from None
+        for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
+            directory.mkdir()
+        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
+        return workspace
+
+    def start_services(self, env: Environment, workspace: Workspace, timeout: float) -> str:
+        port_file = workspace.root / PORT_FILE
+        port_file.unlink(missing_ok=True)
+        command = [
+            sys.executable, "-m", "stagetui.sample.service",
+            "--db", str(workspace.database),
+            "--config", str(workspace.config_file),
+            "--port-file", str(port_file),
+            "--host", self.host,
+            "--env-id", env.id,
+        ]  # fmt: skip
+        variables = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
+        variables["STAGETUI_ENV_ID"] = env.id
+        handle = spawn_group(command, cwd=workspace.root, env=variables, log_file=workspace.logs_dir / SERVICE_LOG)
+        atomic_write_text(workspace.root / PROCESS_FILE, json.dumps(handle.to_dict()))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if port_file.exists():
+                return f"http://{self.host}:{int(port_file.read_text().strip())}"
+            if not is_alive(handle):
+                tail = " | ".join(self.log_tail(env.id, 5))
+                raise RuntimeOperationError(f"service of {env.id} exited before listening: {tail}")
+            time.sleep(0.02)
+        raise RuntimeOperationError(f"service of {env.id} did not listen within {timeout:.0f}s")
+
+    def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        attempts, last_error = 0, ""
+        while time.monotonic() < deadline:
+            attempts += 1
+            try:
+                with urllib.request.urlopen(f"{endpoint}/health", timeout=2) as response:
+                    body = json.loads(response.read())
+                    return f"healthy after {attempts} check(s): {body.get('customers', '?')} customers served"
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                last_error = str(error)
+            if not self.is_running(env.id):
+                break
+            time.sleep(0.05)
+        raise RuntimeOperationError(f"{env.id} is not healthy at {endpoint}: {last_error or 'service stopped'}")
+
+    def is_running(self, environment_id: str) -> bool:
+        handle = self._process(self.workspace(environment_id))
+        return handle is not None and is_alive(handle)
+
+    def destroy(self, environment_id: str) -> list[str]:
+        workspace = self.workspace(environment_id)
+        removed: list[str] = []
+        handle = self._process(workspace)
+        if handle and stop_group(handle, self.stop_timeout):
+            removed.append(f"process group {handle.pid}")
+        if workspace.root.exists():
+            shutil.rmtree(workspace.root)
+            removed.append(f"directory {workspace.root}")
+        return removed
+
+    def discover(self) -> list[DiscoveredEnvironment]:
+        found = []
+        for directory in sorted(self.root.glob("*")) if self.root.is_dir() else []:
+            if not directory.is_dir() or not is_valid_id(directory.name):
+                continue
+            labels: dict[str, str] = {}
+            with contextlib.suppress(OSError, ValueError):
+                labels = json.loads((directory / LABELS_FILE).read_text())
+            handle = self._process(Workspace(directory))
+            running = handle is not None and is_alive(handle)
+            resources = [f"directory {directory}"] + ([f"process group {handle.pid}"] if running and handle else [])
+            found.append(DiscoveredEnvironment(directory.name, labels, running, tuple(resources)))
+        return found
+
+    def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
+        log = self.workspace(environment_id).logs_dir / SERVICE_LOG
+        try:
+            with log.open(encoding="utf-8", errors="replace") as handle:
+                return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
+        except FileNotFoundError:
+            return []
+
+    def _process(self, workspace: Workspace) -> ProcessHandle | None:
+        try:
+            return ProcessHandle.from_dict(json.loads((workspace.root / PROCESS_FILE).read_text()))
+        except (OSError, ValueError):
+            return None

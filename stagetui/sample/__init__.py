@@ -1,0 +1,1 @@
+"""The embedded sample production: a generated database, its configuration and a small service."""

@@ -1,0 +1,1 @@
+"""The service API both faces (CLI and TUI) use: orchestrator, events, queries."""

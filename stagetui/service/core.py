@@ -1,0 +1,102 @@
+"""The wiring the service functions share: config, state paths, store, runtimes, events, clock."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from stagetui.config.model import StagetuiConfig
+from stagetui.data.golden_store import GoldenStore
+from stagetui.data.production import ProductionSource
+from stagetui.domain.models import AuditEntry
+from stagetui.runtimes.base import Runtime
+from stagetui.runtimes.local import LocalRuntime
+from stagetui.service.errors import BadInputError
+from stagetui.service.events import EventBus
+from stagetui.service.failpoints import Failpoints
+from stagetui.service.orchestrator import Orchestrator
+from stagetui.service.paths import StatePaths, resolve_state_dir
+from stagetui.service.production import production_source
+from stagetui.store.store import Store
+
+Clock = Callable[[], datetime]
+FAILPOINTS_ENV = "STAGETUI_FAILPOINTS"
+"""Deliberate faults at named steps (see failpoints.py): how tests, and the curious, prove rollback."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceCore:
+    config: StagetuiConfig
+    paths: StatePaths
+    store: Store
+    runtimes: dict[str, Runtime]
+    events: EventBus
+    clock: Clock
+    orchestrator: Orchestrator
+    golden: GoldenStore
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    hostname: str = field(default_factory=socket.gethostname)
+
+    @property
+    def owner(self) -> str:
+        if self.config.owner:
+            return self.config.owner
+        try:
+            return self.environ.get("USER") or getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+
+    def runtime(self, name: str) -> Runtime:
+        try:
+            return self.runtimes[name]
+        except KeyError:
+            known = ", ".join(sorted(self.runtimes))
+            raise BadInputError(f"unknown runtime {name!r} (available: {known})") from None
+
+    def production(self) -> ProductionSource:
+        return production_source(self.config, self.paths, self.clock())
+
+    def audit(self, action: str, target: str, detail: str = "", environment_id: str | None = None) -> None:
+        self.store.audit(AuditEntry(self.clock(), self.owner, action, target, detail, environment_id))
+
+
+def open_core(
+    config: StagetuiConfig, environ: Mapping[str, str] | None = None, clock: Clock = utc_now
+) -> ServiceCore:
+    environ = dict(os.environ if environ is None else environ)
+    paths = resolve_state_dir(config, environ)
+    events = EventBus()
+    local = config.runtimes.local
+    try:
+        failpoints = Failpoints.parse(environ.get(FAILPOINTS_ENV, ""))
+    except ValueError as error:
+        raise BadInputError(f"{FAILPOINTS_ENV}: {error}") from None
+    return ServiceCore(
+        config=config,
+        paths=paths,
+        store=Store(paths.store),
+        runtimes={
+            "local": LocalRuntime(
+                paths.environments, host=local.host, stop_timeout=local.stop_timeout.total_seconds()
+            )
+        },
+        events=events,
+        clock=clock,
+        orchestrator=Orchestrator(
+            events,
+            clock,
+            max_parallel=config.orchestrator.max_parallel,
+            step_timeout=config.orchestrator.step_timeout,
+            failpoints=failpoints,
+        ),
+        golden=GoldenStore(paths.snapshots),
+        environ=environ,
+    )

@@ -1,0 +1,160 @@
+"""`up`: validate, claim the id, run the strategy's plan, record steps, checks, metrics and the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from stagetui.domain.ids import InvalidBranchError, environment_id, validate_branch
+from stagetui.domain.models import (
+    DriftSummary,
+    Environment,
+    EnvironmentStatus,
+    MetricSample,
+    StepOutcome,
+    StepPhase,
+    StepRecord,
+    Strategy,
+)
+from stagetui.service.core import ServiceCore
+from stagetui.service.errors import BadInputError, ConflictError
+from stagetui.service.events import EnvironmentChanged, EnvironmentQueued
+from stagetui.service.keys import MaskKeyError, load_mask_key
+from stagetui.service.orchestrator import RunOutcome
+from stagetui.service.queries import reconcile
+from stagetui.strategies.provision import ProvisionContext
+from stagetui.strategies.registry import strategy_for
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    branch: str
+    strategy: Strategy
+    runtime: str
+    ttl: timedelta
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class UpResult:
+    environment: Environment
+    outcome: RunOutcome
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok
+
+
+def _claim(core: ServiceCore, request: UpRequest) -> Environment:
+    """Check the request and record the new environment; raises before anything is created."""
+    try:
+        validate_branch(request.branch)
+    except InvalidBranchError as error:
+        raise BadInputError(f"branch {request.branch!r}: {error}") from None
+    runtime = core.runtime(request.runtime)
+    if request.ttl <= timedelta(0):
+        raise BadInputError("ttl must be positive")
+    env_id = environment_id(request.branch, request.strategy)
+    now = core.clock()
+    env = Environment(
+        uid=uuid.uuid4().hex,
+        id=env_id,
+        branch=request.branch,
+        strategy=request.strategy,
+        runtime=runtime.name,
+        owner=request.owner or core.owner,
+        created_at=now,
+        expires_at=now + request.ttl,
+        status=EnvironmentStatus.PROVISIONING,
+        max_data_age=strategy_for(request.strategy).max_data_age(core.config),
+        owner_pid=os.getpid(),
+        owner_host=core.hostname,
+        updated_at=now,
+    )
+    with core.store.transaction():
+        for view in reconcile(core, now):
+            if view.environment.id == env_id:
+                hint = "run `stagetui gc`" if not view.recorded else f"`stagetui down {env_id}` first"
+                raise ConflictError(f"environment {env_id} exists ({view.status.value}); {hint}")
+        core.store.save_environment(env)
+    return env
+
+
+async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
+    try:
+        mask_key = load_mask_key(core.config.anonymization, core.paths.secrets / "mask.key", core.environ)
+    except MaskKeyError as error:
+        raise BadInputError(str(error)) from None
+    env = _claim(core, request)
+    plan = strategy_for(env.strategy).plan(core.config)
+    core.events.emit(EnvironmentQueued(env.id, env.uid, core.clock(), plan.names))
+    core.events.emit(EnvironmentChanged(env.id, env.uid, core.clock(), env))
+    context = ProvisionContext(
+        env=env,
+        settings=core.config,
+        runtime=core.runtime(env.runtime),
+        production=core.production(),
+        golden=core.golden,
+        mask_key=mask_key,
+        clock=core.clock,
+        audit=lambda action, target, text: core.audit(action, target, text, env.id),
+    )
+    try:
+        outcome = await core.orchestrator.run(env, plan, context, lambda record: core.store.add_steps([record]))
+    except asyncio.CancelledError:
+        _finish(core, env, context, RunOutcome(StepOutcome.CANCELLED, "cancelled"))
+        raise
+    _finish(core, env, context, outcome)
+    return UpResult(env, outcome)
+
+
+def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outcome: RunOutcome) -> None:
+    now = core.clock()
+    if context.checks:
+        core.store.add_checks(context.checks)
+    if outcome.ok:
+        steps = [r for r in outcome.records if r.phase is StepPhase.PROVISION]
+        env.status = EnvironmentStatus.READY
+        env.status_detail = ""
+        env.endpoint = context.endpoint
+        env.provision_seconds = (max(r.ended_at for r in steps) - min(r.started_at for r in steps)).total_seconds()
+        env.data_as_of, env.data_source = context.data_as_of, context.data_source
+        if context.drift is not None:
+            worst = context.drift.worst
+            env.drift = DriftSummary(
+                context.drift.count, worst.value if worst else None, context.drift.approved_count, now
+            )
+        env.orphans = context.integrity.total_orphans if context.integrity else None
+        core.store.add_metrics(_metrics(env, steps, now))
+    else:
+        env.status = EnvironmentStatus.FAILED
+        where = f"{outcome.failed_step}: " if outcome.failed_step else ""
+        env.status_detail = f"{where}{outcome.error}; rolled back"
+        if outcome.rollback_errors:
+            env.status = EnvironmentStatus.INTERRUPTED  # something may be left: gc will find it by label
+            env.status_detail += f" with errors ({'; '.join(outcome.rollback_errors)})"
+        core.store.add_metrics([_sample(env, now, "provision.failures", 1.0, outcome.failed_step)])
+    env.owner_pid = None
+    env.updated_at = now
+    core.store.save_environment(env)
+    core.audit("provision", env.id, f"{env.status.value}: {env.status_detail or env.data_source}", env.id)
+    core.events.emit(EnvironmentChanged(env.id, env.uid, now, env))
+
+
+def _sample(env: Environment, now: datetime, metric: str, value: float, step: str | None = None) -> MetricSample:
+    return MetricSample(now, metric, value, env.uid, env.id, env.strategy, env.runtime, env.branch, step)
+
+
+def _metrics(env: Environment, steps: list[StepRecord], now: datetime) -> list[MetricSample]:
+    samples = [_sample(env, now, "provision.step_seconds", r.seconds, r.name) for r in steps]
+    samples.append(_sample(env, now, "provision.total_seconds", env.provision_seconds or 0.0))
+    if env.data_as_of is not None:
+        samples.append(_sample(env, now, "data.age_seconds", (now - env.data_as_of).total_seconds()))
+    if env.drift is not None:
+        samples.append(_sample(env, now, "drift.unapproved", float(env.drift.count)))
+    if env.orphans is not None:
+        samples.append(_sample(env, now, "integrity.orphans", float(env.orphans)))
+    return samples

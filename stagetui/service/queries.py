@@ -1,0 +1,167 @@
+"""Read side: environments reconciled with what the runtimes actually hold, and one environment's detail.
+
+The runtime is the source of truth for what exists; the store keeps history. An environment recorded as
+live whose provisioning process died is marked interrupted; resources found on a runtime without a live
+record are shown as unrecorded (a teammate's, or left by a crash) so nothing stays invisible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stagetui.domain.freshness import Freshness, assess_freshness
+from stagetui.domain.models import CheckRecord, Environment, EnvironmentStatus, StepRecord, Strategy
+from stagetui.runtimes.base import LABEL_PREFIX, DiscoveredEnvironment
+from stagetui.service.core import ServiceCore
+from stagetui.service.errors import ConflictError, NotFoundError
+
+_BUSY = {EnvironmentStatus.PROVISIONING, EnvironmentStatus.TEARING_DOWN}
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    environment: Environment
+    status: EnvironmentStatus
+    """Reconciled status: what the store says, corrected by what the runtime shows."""
+    running: bool
+    recorded: bool
+    """False when only the runtime knows it (no live record in this store)."""
+    freshness: Freshness
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvironmentDetail:
+    view: EnvironmentView
+    steps: list[StepRecord]
+    checks: list[CheckRecord]
+    log_tail: list[str] = field(default_factory=list)
+
+    def latest_check(self, kind: str) -> CheckRecord | None:
+        found = [c for c in self.checks if c.kind == kind]
+        return found[-1] if found else None
+
+
+def _owner_alive(core: ServiceCore, env: Environment) -> bool:
+    if env.owner_pid is None or env.owner_host != core.hostname:
+        return True  # another machine's process: cannot tell, do not guess
+    try:
+        os.kill(env.owner_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reconcile(core: ServiceCore, now: datetime | None = None) -> list[EnvironmentView]:
+    """Live environments of every runtime, newest first. Marks dead provisioning runs interrupted."""
+    now = now or core.clock()
+    discovered: dict[tuple[str, str], DiscoveredEnvironment] = {}
+    for name, runtime in core.runtimes.items():
+        for resource in runtime.discover():
+            discovered[(name, resource.environment_id)] = resource
+    views = []
+    with core.store.transaction():
+        for env in core.store.environments():
+            if not env.status.is_live:
+                continue
+            if env.status in _BUSY and not _owner_alive(core, env):
+                env.status = EnvironmentStatus.INTERRUPTED
+                env.status_detail = f"the process working on it (pid {env.owner_pid}) died"
+                env.updated_at = now
+                core.store.save_environment(env)
+            found = discovered.pop((env.runtime, env.id), None)
+            running = bool(found and found.running)
+            status = env.status
+            if status is EnvironmentStatus.READY and not running:
+                status = EnvironmentStatus.DEGRADED
+            views.append(_view(env, status, running, True, now, found))
+    for (runtime_name, _), unrecorded in discovered.items():
+        env = _from_labels(unrecorded, runtime_name, now)
+        status = EnvironmentStatus.READY if unrecorded.running else EnvironmentStatus.DEGRADED
+        views.append(_view(env, status, unrecorded.running, False, now, unrecorded))
+    return sorted(views, key=lambda v: v.environment.created_at, reverse=True)
+
+
+def _view(
+    env: Environment,
+    status: EnvironmentStatus,
+    running: bool,
+    recorded: bool,
+    now: datetime,
+    found: DiscoveredEnvironment | None,
+) -> EnvironmentView:
+    freshness = assess_freshness(env.data_as_of, env.max_data_age, now)
+    return EnvironmentView(env, status, running, recorded, freshness, found.resources if found else ())
+
+
+def _from_labels(found: DiscoveredEnvironment, runtime: str, now: datetime) -> Environment:
+    labels = found.labels
+
+    def label(name: str, default: str = "") -> str:
+        return labels.get(f"{LABEL_PREFIX}{name}", default)
+
+    def when(name: str) -> datetime:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(label(name))
+        return now
+
+    strategy = label("strategy")
+    return Environment(
+        uid=label("uid") or f"unrecorded-{found.environment_id}",
+        id=found.environment_id,
+        branch=label("branch", "?"),
+        strategy=Strategy(strategy) if strategy in Strategy._value2member_map_ else Strategy.CONTAINERIZED,
+        runtime=runtime,
+        owner=label("owner", "?"),
+        created_at=when("created"),
+        expires_at=when("expires"),
+        status=EnvironmentStatus.DEGRADED,
+        status_detail="found on the runtime without a live record in this store",
+        labels=dict(labels),
+    )
+
+
+def history(core: ServiceCore) -> list[EnvironmentView]:
+    """Environments that ended (torn down or failed), newest first."""
+    now = core.clock()
+    ended = [e for e in core.store.environments() if not e.status.is_live]
+    return [
+        _view(env, env.status, False, True, now, None)
+        for env in sorted(ended, key=lambda e: e.created_at, reverse=True)
+    ]
+
+
+def resolve(core: ServiceCore, reference: str, *, include_history: bool = False) -> EnvironmentView:
+    """Find an environment by id, branch name, or unique id prefix; live ones first."""
+    views = reconcile(core)
+    for matches in (
+        [v for v in views if v.environment.id == reference],
+        [v for v in views if v.environment.branch == reference],
+        [v for v in views if v.environment.id.startswith(reference)] if reference else [],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            ids = ", ".join(v.environment.id for v in matches)
+            raise ConflictError(f"{reference!r} matches several environments: {ids}; use an id")
+    if include_history:
+        past = [e for e in core.store.environments() if reference in {e.id, e.uid, e.branch}]
+        if past:
+            latest = max(past, key=lambda e: e.created_at)
+            return _view(latest, latest.status, False, True, core.clock(), None)
+    raise NotFoundError(f"no environment matches {reference!r} (see `stagetui ls`)")
+
+
+def detail(core: ServiceCore, reference: str) -> EnvironmentDetail:
+    view = resolve(core, reference, include_history=True)
+    env = view.environment
+    steps = core.store.steps(env.uid, since=env.created_at) if view.recorded else []
+    checks = core.store.checks(env.uid, since=env.created_at) if view.recorded else []
+    runtime = core.runtimes.get(env.runtime)
+    tail = runtime.log_tail(env.id) if runtime and view.status.is_live else []
+    return EnvironmentDetail(view, steps, checks, tail)

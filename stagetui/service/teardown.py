@@ -1,0 +1,109 @@
+"""`down` and `gc`: remove what environments hold on their runtime, by label, and record it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stagetui.domain.models import Environment, EnvironmentStatus, StepOutcome, StepPhase, StepRecord
+from stagetui.service.core import ServiceCore
+from stagetui.service.errors import OperationFailedError
+from stagetui.service.events import EnvironmentChanged, StepFinished
+from stagetui.service.queries import EnvironmentView, reconcile, resolve
+
+
+@dataclass(frozen=True)
+class TeardownResult:
+    environment: Environment
+    removed: list[str]
+    seconds: float
+
+
+async def tear_down(core: ServiceCore, reference: str, *, reason: str = "requested") -> TeardownResult:
+    return await _destroy(core, resolve(core, reference), reason)
+
+
+async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> TeardownResult:
+    env = view.environment
+    runtime = core.runtime(env.runtime)
+    started = core.clock()
+    if view.recorded:
+        env.status, env.owner_pid, env.owner_host = EnvironmentStatus.TEARING_DOWN, os.getpid(), core.hostname
+        env.updated_at = started
+        core.store.save_environment(env)
+        core.events.emit(EnvironmentChanged(env.id, env.uid, started, env))
+    try:
+        # Shielded: once started, a teardown finishes even if the caller is interrupted.
+        removed = await asyncio.shield(asyncio.to_thread(runtime.destroy, env.id))
+    except Exception as error:
+        _record(core, env, started, StepOutcome.FAILED, f"{type(error).__name__}: {error}", view.recorded)
+        if view.recorded:
+            env.status, env.status_detail = EnvironmentStatus.INTERRUPTED, f"teardown failed: {error}"
+            env.owner_pid = None
+            core.store.save_environment(env)
+        raise OperationFailedError(f"tearing down {env.id} failed: {error}") from error
+    ended = core.clock()
+    _record(core, env, started, StepOutcome.OK, "; ".join(removed) or "nothing left to remove", view.recorded)
+    if view.recorded:
+        env.status, env.status_detail, env.endpoint = EnvironmentStatus.TORN_DOWN, reason, None
+        env.owner_pid, env.updated_at = None, ended
+        core.store.save_environment(env)
+        core.events.emit(EnvironmentChanged(env.id, env.uid, ended, env))
+    core.audit("teardown", env.id, f"{reason}: removed {len(removed)} resource(s)", env.id)
+    return TeardownResult(env, removed, (ended - started).total_seconds())
+
+
+def _record(
+    core: ServiceCore, env: Environment, started: datetime, outcome: StepOutcome, detail: str, recorded: bool
+) -> None:
+    record = StepRecord(env.uid, env.id, "destroy", StepPhase.TEARDOWN, started, core.clock(), outcome, detail)
+    if recorded:
+        core.store.add_steps([record])
+    core.events.emit(StepFinished(env.id, env.uid, record.ended_at, record))
+
+
+@dataclass(frozen=True)
+class GcAction:
+    environment_id: str
+    reason: str
+    removed: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _gc_reason(core: ServiceCore, view: EnvironmentView) -> str | None:
+    env, now = view.environment, core.clock()
+    if env.is_expired(now):
+        return "expired"
+    if view.status is EnvironmentStatus.INTERRUPTED:
+        return "interrupted"
+    if not view.recorded and not view.running:
+        return "leftover without a live record"
+    if view.recorded and not view.resources and view.status is not EnvironmentStatus.PROVISIONING:
+        return "vanished from its runtime"
+    return None
+
+
+async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[GcAction]:
+    """Remove expired, interrupted and leftover environments; forget ones whose resources vanished."""
+    actions = []
+    for view in reconcile(core):
+        reason = _gc_reason(core, view)
+        if reason is None:
+            continue
+        if dry_run:
+            actions.append(GcAction(view.environment.id, reason, list(view.resources)))
+            continue
+        try:
+            result = await _destroy(core, view, f"gc: {reason}")
+            actions.append(GcAction(view.environment.id, reason, result.removed))
+        except OperationFailedError as error:
+            actions.append(GcAction(view.environment.id, reason, error=str(error)))
+    if not dry_run:
+        with core.golden.lock.hold():
+            leftovers = [p.name for p in core.golden.root.glob(".building-*")]
+            if leftovers:
+                core.golden.prune(core.config.strategies.snapshot.keep)
+                actions.append(GcAction("golden-snapshots", "abandoned snapshot builds", leftovers))
+    return actions

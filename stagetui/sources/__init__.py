@@ -1,0 +1,1 @@
+"""Config sources: read configuration trees into nested maps for rendering and drift."""

@@ -1,0 +1,1 @@
+"""Strategies: each builds a plan of steps for one way of provisioning an environment."""

@@ -1,0 +1,24 @@
+"""A strategy decides where an environment's data and config come from, as a plan of steps.
+It never cares which runtime runs the environment: runtimes sit behind ProvisionContext.runtime."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import timedelta
+
+from stagetui.config.model import StagetuiConfig
+from stagetui.domain.models import Strategy
+from stagetui.domain.plans import Plan
+from stagetui.strategies.provision import ProvisionContext
+
+
+class ProvisioningStrategy(ABC):
+    kind: Strategy
+
+    @abstractmethod
+    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
+        """The steps that provision an environment with this strategy."""
+
+    @abstractmethod
+    def max_data_age(self, settings: StagetuiConfig) -> timedelta:
+        """The freshness target of environments provisioned this way."""

@@ -1,0 +1,74 @@
+"""The context every provisioning step shares: inputs wired by the service, results filled by the steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stagetui.config.model import StagetuiConfig
+from stagetui.data.golden_store import GoldenStore
+from stagetui.domain.anonymize import ColumnRule, Masker
+from stagetui.domain.drift import DriftReport
+from stagetui.domain.integrity import IntegrityReport
+from stagetui.domain.models import CheckRecord, Environment
+from stagetui.runtimes.base import Runtime, Workspace
+from stagetui.data.production import ProductionSource
+from stagetui.strategies.context import StepContext
+
+ProgressFn = Callable[[float, str], None]
+Auditor = Callable[[str, str, str], None]
+"""(action, target, detail): appends a line to the audit trail."""
+
+
+@dataclass(kw_only=True)
+class ProvisionContext(StepContext):
+    env: Environment
+    settings: StagetuiConfig
+    runtime: Runtime
+    production: ProductionSource
+    golden: GoldenStore
+    mask_key: bytes
+    clock: Callable[[], datetime]
+    audit: Auditor
+
+    workspace: Workspace | None = None
+    endpoint: str | None = None
+    data_as_of: datetime | None = None
+    data_source: str = ""
+    drift: DriftReport | None = None
+    integrity: IntegrityReport | None = None
+    checks: list[CheckRecord] = field(default_factory=list)
+
+    @property
+    def ws(self) -> Workspace:
+        """The workspace, once provision_runtime has created it."""
+        if self.workspace is None:
+            raise RuntimeError("no workspace yet: provision_runtime must run first")
+        return self.workspace
+
+    @property
+    def rules(self) -> list[ColumnRule]:
+        return mask_rules(self.settings)
+
+    def masker(self) -> Masker:
+        return Masker(self.mask_key)
+
+    def scaled(self, start: float, end: float) -> ProgressFn:
+        """A progress callback mapping 0..1 of a sub-task onto start..end of the step."""
+
+        def report(fraction: float, message: str) -> None:
+            self.progress(start + (end - start) * max(0.0, min(1.0, fraction)), message)
+
+        return report
+
+    def record_check(self, kind: str, ok: bool, summary: str, result: dict[str, object]) -> None:
+        self.checks.append(CheckRecord(self.env.uid, kind, self.clock(), ok, summary, result))
+
+
+def mask_rules(settings: StagetuiConfig) -> list[ColumnRule]:
+    return [
+        ColumnRule(table, column, rule.rule, rule.value)
+        for table, columns in settings.anonymization.tables.items()
+        for column, rule in columns.items()
+    ]

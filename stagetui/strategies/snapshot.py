@@ -1,0 +1,79 @@
+"""Snapshot: restore from a golden copy (anonymized, verified, taken at time T) that is refreshed when older
+than its max age. Fast file copy (reflink where the filesystem can); data as old as the snapshot."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from stagetui.config.model import StagetuiConfig
+from stagetui.data.sqlite_copy import fast_copy
+from stagetui.domain.models import Strategy
+from stagetui.domain.plans import Plan, Step, StepResult
+from stagetui.sources.files import write_json_tree
+from stagetui.strategies import steps
+from stagetui.strategies.base import ProvisioningStrategy
+from stagetui.strategies.config_render import merge, replace_secrets, runtime_overrides
+from stagetui.strategies.golden import refresh_golden
+from stagetui.strategies.provision import ProvisionContext
+
+
+async def ensure_snapshot(ctx: ProvisionContext) -> StepResult:
+    settings = ctx.settings.strategies.snapshot
+    result = await ctx.blocking(
+        lambda: refresh_golden(
+            ctx.golden,
+            ctx.production,
+            ctx.rules,
+            ctx.masker(),
+            ctx.clock,
+            refresh_after=settings.refresh_after,
+            keep=settings.keep,
+            progress=ctx.scaled(0, 1),
+        )
+    )
+    if not result.refreshed:
+        return StepResult(f"golden {result.snapshot.id} is {result.reason}", skipped=True)
+    ctx.audit("snapshot", result.snapshot.id, f"refreshed ({result.reason}): {result.snapshot.masking_summary}")
+    return StepResult(f"refreshed golden {result.snapshot.id} ({result.reason})")
+
+
+async def restore_data(ctx: ProvisionContext) -> StepResult:
+    def restore() -> tuple[str, str, float]:
+        with ctx.golden.lock.hold():
+            snapshot = ctx.golden.latest()
+            if snapshot is None:
+                raise RuntimeError("no golden snapshot to restore from")
+            method = fast_copy(snapshot.database, ctx.ws.database)
+            tree = json.loads(snapshot.config_file.read_text(encoding="utf-8"))
+        ctx.data_as_of = snapshot.taken_at
+        ctx.data_source = f"golden snapshot {snapshot.id}"
+        patterns = ctx.settings.drift.secret_patterns
+        config = merge(replace_secrets(tree, ctx.env.id, patterns), runtime_overrides(ctx.env.id, ctx.ws))
+        write_json_tree(config, ctx.ws.config_file)
+        return snapshot.id, method, ctx.ws.database.stat().st_size / 1e6
+
+    snapshot_id, method, megabytes = await ctx.blocking(restore)
+    ctx.audit("restore", ctx.env.id, f"from golden {snapshot_id} by {method}")
+    return StepResult(f"restored {megabytes:.1f} MB from golden {snapshot_id} by {method}; config as of snapshot")
+
+
+class SnapshotStrategy(ProvisioningStrategy):
+    kind = Strategy.SNAPSHOT
+
+    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
+        return Plan(
+            (
+                Step("prepare_production", steps.prepare_production),
+                Step("ensure_snapshot", ensure_snapshot, ("prepare_production",)),
+                Step("provision_runtime", steps.provision_runtime, ("prepare_production",)),
+                Step("restore_data", restore_data, ("ensure_snapshot", "provision_runtime")),
+                Step("verify_integrity", steps.verify_integrity, ("restore_data",)),
+                Step("start_services", steps.start_services, ("verify_integrity",)),
+                Step("health_check", steps.health_check, ("start_services",)),
+                Step("check_drift", steps.check_drift, ("health_check",)),
+            )
+        )
+
+    def max_data_age(self, settings: StagetuiConfig) -> timedelta:
+        return settings.strategies.snapshot.max_data_age
