@@ -19,6 +19,7 @@ run: $(BIN)/python
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check stagetui tests benchmarks
+	$(BIN)/ruff format --check stagetui tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python tests/run_pytest.py
 

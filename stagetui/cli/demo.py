@@ -13,8 +13,8 @@ from rich.text import Text
 from stagetui.cli import exit_codes
 from stagetui.cli.context import CliContext
 from stagetui.cli.progress import ProgressReporter
-from stagetui.cli.serialize import detail_to_json
 from stagetui.cli.render import STATUS_STYLES, drift_text, freshness_text
+from stagetui.cli.serialize import detail_to_json
 from stagetui.domain.durations import format_duration
 from stagetui.domain.ids import environment_id
 from stagetui.domain.models import StepPhase, Strategy
@@ -35,8 +35,17 @@ async def _provision_all(service: StagetuiService, branch: str, ttl: str | None)
 
 def comparison_table(details: list[EnvironmentDetail], now: datetime) -> Table:
     table = Table(title="Strategies compared (same production, same machine)", title_justify="left")
-    for column in ("strategy", "status", "provisioned in", "slowest step", "data", "data age / max", "drift",
-                   "orphans", "endpoint"):  # fmt: skip
+    for column in (
+        "strategy",
+        "status",
+        "provisioned in",
+        "slowest step",
+        "data",
+        "data age / max",
+        "drift",
+        "orphans",
+        "endpoint",
+    ):
         table.add_column(column, overflow="fold")
     for detail in details:
         env = detail.view.environment
@@ -69,5 +78,7 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.emit_json([detail_to_json(d, now) for d in details])
     else:
         ctx.show(comparison_table(details, now))
-        ctx.note("next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc")
+        ctx.note(
+            "next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc"
+        )
     return exit_codes.OK if ok else exit_codes.FAILED

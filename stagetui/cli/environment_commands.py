@@ -14,7 +14,12 @@ from stagetui.cli.render import detail_view, environments_table
 def run_up(args: argparse.Namespace, ctx: CliContext) -> int:
     service = ctx.service
     request = service.up_request(
-        args.branch, strategy=args.strategy, tier=args.tier, runtime=args.runtime, ttl=args.ttl, owner=args.owner
+        args.branch,
+        strategy=args.strategy,
+        tier=args.tier,
+        runtime=args.runtime,
+        ttl=args.ttl,
+        owner=args.owner,
     )
     ctx.note(f"provisioning [bold]{request.branch}[/] with {request.strategy.value} on {request.runtime} …")
     with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
@@ -26,7 +31,10 @@ def run_up(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         ctx.show(detail_view(detail, now))
         if result.ok:
-            ctx.note(f"[green]ready[/]: curl {result.environment.endpoint}/stats  ·  stagetui down {result.environment.id}")
+            ctx.note(
+                f"[green]ready[/]: curl {result.environment.endpoint}/stats"
+                f"  ·  stagetui down {result.environment.id}"
+            )
     return exit_codes.OK if result.ok else exit_codes.FAILED
 
 
@@ -35,7 +43,10 @@ def run_down(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.json_output:
         ctx.emit_json({"id": result.environment.id, "removed": result.removed, "seconds": result.seconds})
     else:
-        ctx.show(f"[green]torn down[/] {result.environment.id} in {result.seconds:.2f}s: {len(result.removed)} resource(s) removed")
+        ctx.show(
+            f"[green]torn down[/] {result.environment.id} in {result.seconds:.2f}s: "
+            f"{len(result.removed)} resource(s) removed"
+        )
     return exit_codes.OK
 
 
@@ -46,7 +57,11 @@ def run_ls(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.json_output:
         ctx.emit_json([serialize.view_to_json(v, now) for v in views])
     elif views:
-        ctx.show(environments_table(views, now))
+        ctx.show(environments_table(views, now, wide=ctx.out.width >= 120))
+        if any(not v.recorded for v in views):
+            ctx.note(
+                "? found on the runtime without a live record in this store (stagetui gc removes leftovers)"
+            )
     else:
         ctx.show("no environments (start one with: stagetui up BRANCH --strategy containerized)")
     return exit_codes.OK
@@ -76,5 +91,8 @@ def run_gc(args: argparse.Namespace, ctx: CliContext) -> int:
             if action.error:
                 ctx.show(f"[red]✗[/] {action.environment_id} ({action.reason}): {action.error}")
             else:
-                ctx.show(f"[green]✓[/] {verb} {action.environment_id} ({action.reason}): {len(action.removed)} resource(s)")
+                ctx.show(
+                    f"[green]✓[/] {verb} {action.environment_id} ({action.reason}): "
+                    f"{len(action.removed)} resource(s)"
+                )
     return exit_codes.FAILED if any(a.error for a in actions) else exit_codes.OK

@@ -41,13 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="config file (default: $STAGETUI_CONFIG, ./stagetui.yaml, ./sample_config.yaml, the packaged sample)",
+        help="config file (default: $STAGETUI_CONFIG, ./stagetui.yaml, ./sample_config.yaml, "
+        "else the packaged sample)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str, *, json: bool = True) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=exit_codes.DESCRIPTION,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=exit_codes.DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.set_defaults(handler=handler)
         if json:
             _json_flag(sub)
@@ -56,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = command("up", run_up, "provision an environment for a branch")
     up.add_argument("branch", help="branch name (any text; it is turned into a safe environment id)")
     up.add_argument("--strategy", "-s", choices=STRATEGIES, help="how to provision (default from config)")
-    up.add_argument("--tier", choices=["unit", "integration", "feature", "pre_release"],
-                    help="pick the strategy by test tier (hybrid policy in config)")  # fmt: skip
+    up.add_argument(
+        "--tier",
+        choices=["unit", "integration", "feature", "pre_release"],
+        help="pick the strategy by test tier (hybrid policy in config)",
+    )
     up.add_argument("--runtime", "-r", help="where it runs (default from config; available: local)")
     up.add_argument("--ttl", help="lifetime, e.g. 30m, 8h, 2d (default from config)")
     up.add_argument("--owner", help="owner recorded on the environment (default: config owner or login)")
@@ -76,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     snapshot = commands.add_parser("snapshot", help="golden snapshots of production")
     snapshot_commands = snapshot.add_subparsers(dest="snapshot_command", metavar="COMMAND", required=True)
-    refresh = snapshot_commands.add_parser("refresh", help="build a new golden snapshot if stale (or --force)")
+    refresh = snapshot_commands.add_parser(
+        "refresh", help="build a new golden snapshot if stale (or --force)"
+    )
     refresh.set_defaults(handler=run_snapshot_refresh)
     refresh.add_argument("--force", action="store_true", help="rebuild even if the latest one is fresh")
     _json_flag(refresh)
@@ -92,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(check)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
-    demo.add_argument("--branch", default="main", help="branch name for the demo environments (default: main)")
+    demo.add_argument(
+        "--branch", default="main", help="branch name for the demo environments (default: main)"
+    )
     demo.add_argument("--ttl", help="lifetime of the demo environments (default from config)")
     return parser
 
@@ -121,7 +134,8 @@ def _fail(ctx: CliContext, code: int, message: str) -> int:
     if ctx.json_output:
         ctx.emit_json({"error": message, "exit_code": code})
     else:
-        ctx.err.print(f"[red]stagetui: error:[/] {escape(message)}", highlight=False)
+        # soft_wrap: an error stays one line per problem, however narrow the terminal, so it can be grepped.
+        ctx.err.print(f"[red]stagetui: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,7 +24,7 @@ def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.emit_json({"file": str(path), "ok": False, "problems": [str(p) for p in error.problems]})
         else:
             for problem in error.problems:
-                ctx.err.print(f"[red]✗[/] {problem}", highlight=False, markup=True)
+                ctx.err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         return exit_codes.BAD_INPUT
     rules = sum(len(columns) for columns in config.anonymization.tables.values())
     summary = (
@@ -39,8 +40,13 @@ def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_snapshot_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
     service = ctx.service
-    progress = Progress(TextColumn("golden snapshot"), BarColumn(), TextColumn("{task.description}"),
-                        TimeElapsedColumn(), console=ctx.err)  # fmt: skip
+    progress = Progress(
+        TextColumn("golden snapshot"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=ctx.err,
+    )
     live = ctx.err.is_terminal and not ctx.json_output
     task = progress.add_task("", total=1.0)
 
@@ -56,12 +62,21 @@ def run_snapshot_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
             progress.stop()
     now = service.core.clock()
     if ctx.json_output:
-        ctx.emit_json({"refreshed": result.refreshed, "reason": result.reason, "pruned": list(result.pruned),
-                       "snapshot": serialize.snapshot_to_json(result.snapshot, now)})  # fmt: skip
+        ctx.emit_json(
+            {
+                "refreshed": result.refreshed,
+                "reason": result.reason,
+                "pruned": list(result.pruned),
+                "snapshot": serialize.snapshot_to_json(result.snapshot, now),
+            }
+        )
     elif result.refreshed:
         snapshot = result.snapshot
-        ctx.show(f"[green]✓[/] golden snapshot {snapshot.id} built in {snapshot.build_seconds:.1f}s ({result.reason}); "
-                 f"{snapshot.masking_summary}")  # fmt: skip
+        ctx.show(
+            f"[green]✓[/] golden snapshot {snapshot.id} built in {snapshot.build_seconds:.1f}s "
+            f"({result.reason}); "
+            f"{snapshot.masking_summary}"
+        )
     else:
         ctx.show(f"golden snapshot {result.snapshot.id} is {result.reason}; use --force to rebuild it")
     return exit_codes.OK

@@ -11,12 +11,10 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from stagetui.cli.render import OUTCOME_MARKS
 from stagetui.domain.durations import format_duration
-from stagetui.domain.models import StepOutcome, StepPhase
+from stagetui.domain.models import StepPhase
 from stagetui.service.events import Event, EventBus, StepFinished, StepProgress, StepStarted
-
-_MARKS = {StepOutcome.OK: "[green]✓[/]", StepOutcome.SKIPPED: "[dim]–[/]", StepOutcome.FAILED: "[red]✗[/]",
-          StepOutcome.CANCELLED: "[yellow]✗[/]"}  # fmt: skip
 
 
 class ProgressReporter:
@@ -73,7 +71,8 @@ class ProgressReporter:
     def _finished(self, event: StepFinished) -> None:
         record = event.record
         label = record.name if record.phase is StepPhase.PROVISION else f"{record.phase.value}: {record.name}"
-        line = f"{_MARKS[record.outcome]} {record.environment_id} {label} {format_duration(record.seconds)}"
+        mark, style = OUTCOME_MARKS[record.outcome]
+        line = f"[{style}]{mark}[/] {record.environment_id} {label} {format_duration(record.seconds)}"
         task = self._tasks.pop((record.environment_id, record.name), None)
         if self.live and task is not None:
             self._progress.update(task, total=1.0, completed=1.0, note="")

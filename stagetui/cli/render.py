@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -30,7 +31,7 @@ FRESHNESS_STYLES = {
 }
 OUTCOME_MARKS = {
     StepOutcome.OK: ("✓", "green"),
-    StepOutcome.SKIPPED: ("–", "dim"),
+    StepOutcome.SKIPPED: ("-", "dim"),
     StepOutcome.FAILED: ("✗", "red"),
     StepOutcome.CANCELLED: ("✗", "yellow"),
 }
@@ -54,27 +55,38 @@ def drift_text(view: EnvironmentView) -> Text:
     return Text(f"{drift.count} {drift.worst}", style=style)
 
 
-def environments_table(views: list[EnvironmentView], now: datetime) -> Table:
-    table = Table(title="Environments", title_justify="left", expand=False)
-    for column in ("id", "branch", "strategy", "runtime", "status", "age", "data age / max", "drift", "ttl left"):
-        table.add_column(column, no_wrap=column in {"id", "status"})
+WIDE_COLUMNS = ("branch", "strategy", "runtime", "owner")
+"""Shown only on wide terminals: the id already carries a slug of the branch and the strategy."""
+
+
+def environments_table(views: list[EnvironmentView], now: datetime, *, wide: bool = False) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
+    columns = ["id", *(WIDE_COLUMNS if wide else ()), "status", "age", "data age", "drift", "ttl left"]
+    for column in columns:
+        table.add_column(column.upper(), no_wrap=column in {"id", "status"}, overflow="ellipsis")
     for view in views:
         env = view.environment
         status = Text(view.status.value, style=STATUS_STYLES[view.status])
         if not view.recorded:
-            status.append(" (unrecorded)", style="dim")
+            status.append("?", style="dim")
+        freshness = freshness_text(view.freshness) if wide else freshness_age(view.freshness)
+        extra = (env.branch, env.strategy.value, env.runtime, env.owner) if wide else ()
         table.add_row(
             env.id,
-            env.branch,
-            env.strategy.value,
-            env.runtime,
+            *extra,
             status,
             format_duration(now - env.created_at),
-            freshness_text(view.freshness),
+            freshness,
             drift_text(view),
             format_duration(env.ttl_left(now)),
         )
     return table
+
+
+def freshness_age(freshness: Freshness) -> Text:
+    """The data age alone, coloured by status against the target (narrow tables)."""
+    style = FRESHNESS_STYLES[freshness.status]
+    return Text("n/a" if freshness.age is None else format_duration(freshness.age), style=style)
 
 
 def steps_table(steps: list[StepRecord], title: str = "Steps") -> Table:
@@ -92,7 +104,13 @@ def steps_table(steps: list[StepRecord], title: str = "Steps") -> Table:
         name = step.name if step.phase is StepPhase.PROVISION else f"{step.phase.value}: {step.name}"
         share = f"{step.seconds / total:.0%}" if step.phase is StepPhase.PROVISION else ""
         name_style = "bold" if step is slowest else ""
-        table.add_row(Text(mark, style=style), Text(name, style=name_style), format_duration(step.seconds), share, step.detail)
+        table.add_row(
+            Text(mark, style=style),
+            Text(name, style=name_style),
+            format_duration(step.seconds),
+            share,
+            step.detail,
+        )
     return table
 
 

@@ -61,7 +61,13 @@ def step_to_json(step: StepRecord) -> dict[str, Any]:
 
 
 def check_to_json(check: CheckRecord) -> dict[str, Any]:
-    return {"kind": check.kind, "at": _time(check.at), "ok": check.ok, "summary": check.summary, "result": check.result}
+    return {
+        "kind": check.kind,
+        "at": _time(check.at),
+        "ok": check.ok,
+        "summary": check.summary,
+        "result": check.result,
+    }
 
 
 def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
@@ -74,7 +80,12 @@ def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
 
 
 def gc_to_json(action: GcAction) -> dict[str, Any]:
-    return {"id": action.environment_id, "reason": action.reason, "removed": action.removed, "error": action.error}
+    return {
+        "id": action.environment_id,
+        "reason": action.reason,
+        "removed": action.removed,
+        "error": action.error,
+    }
 
 
 def snapshot_to_json(snapshot: GoldenSnapshot, now: datetime) -> dict[str, Any]:

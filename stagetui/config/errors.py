@@ -27,5 +27,7 @@ class ConfigError(Exception):
         self.problems = problems
 
     @classmethod
-    def single(cls, file: Path, message: str, line: int | None = None, field: str | None = None) -> ConfigError:
+    def single(
+        cls, file: Path, message: str, line: int | None = None, field: str | None = None
+    ) -> ConfigError:
         return cls([ConfigProblem(file, line, field, message)])

@@ -34,7 +34,9 @@ def _substitute(text: str, environ: Mapping[str, str], location: Location) -> st
             return "$"
         name, default = match.group(1), match.group(2)
         if name is None:
-            raise InterpolationError(location, f"malformed reference {whole!r} (use ${{NAME}} or ${{NAME:-default}})")
+            raise InterpolationError(
+                location, f"malformed reference {whole!r} (use ${{NAME}} or ${{NAME:-default}})"
+            )
         if name in environ and environ[name] != "":
             return environ[name]
         if default is not None:

@@ -28,7 +28,7 @@ def packaged_sample_config() -> Path:
 def resolve_config_path(
     explicit: str | None, environ: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Path:
-    """--config, else $STAGETUI_CONFIG, else stagetui.yaml / sample_config.yaml here, else the packaged one."""
+    """--config, else $STAGETUI_CONFIG, else stagetui.yaml or sample_config.yaml here, else packaged."""
     environ = os.environ if environ is None else environ
     if explicit:
         return Path(explicit)
@@ -56,7 +56,8 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Stagetu
     try:
         data = interpolate(document.data, environ)
     except InterpolationError as error:
-        raise ConfigError.single(path, str(error), document.line_of(error.location), _dotted(error.location))
+        line = document.line_of(error.location)
+        raise ConfigError.single(path, str(error), line, _dotted(error.location)) from None
     try:
         config = StagetuiConfig.model_validate(data)
     except ValidationError as error:
@@ -71,7 +72,9 @@ def _problems(error: ValidationError, document: LocatedDocument, path: Path) -> 
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = _unknown_key_message(location)
-        elif "input" in item and item["type"] not in {"missing"} and not isinstance(item["input"], dict | list):
+        elif (
+            "input" in item and item["type"] not in {"missing"} and not isinstance(item["input"], dict | list)
+        ):
             message = f"{message} (got {item['input']!r})"
         problems.append(ConfigProblem(path, document.line_of(location), _dotted(location), message))
     return problems

@@ -46,6 +46,9 @@ def parse_yaml(text: str, file: Path) -> LocatedDocument:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         message = " ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
+        opened = error.context_mark.line + 1 if error.context_mark else None
+        if opened is not None and opened != line:
+            message += f" (the construct began on line {opened})"
         raise ConfigError.single(file, f"YAML syntax error: {message}", line) from None
     except yaml.YAMLError as error:
         raise ConfigError.single(file, f"YAML error: {error}") from None

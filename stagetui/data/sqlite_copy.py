@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -23,17 +24,19 @@ def _sidecar(db: Path, suffix: str) -> Path:
 
 
 @contextmanager
-def atomic_target(target: Path) -> Iterator[Path]:
+def atomic_target(target: Path, like: Path) -> Iterator[Path]:
     """Yield a temp path next to ``target``; on success it replaces ``target``, on failure it is removed.
 
     Readers never see a half-written database, and stale journals of an older ``target`` are removed first:
-    SQLite would otherwise replay them into the new file and corrupt it.
+    SQLite would otherwise replay them into the new file and corrupt it. The file gets the permission bits
+    of ``like`` (the source), not mkstemp's 0600, so a container running as another user can still read it.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
+        tmp.chmod(stat.S_IMODE(like.stat().st_mode))
         yield tmp
         for suffix in _SIDECARS:
             _sidecar(target, suffix).unlink(missing_ok=True)
@@ -52,7 +55,7 @@ def backup_copy(source: Path, target: Path, progress: ProgressFn | None = None) 
             progress((total - remaining) / total, f"backup {total - remaining}/{total} pages")
 
     with (
-        atomic_target(target) as tmp,
+        atomic_target(target, like=source) as tmp,
         closing(connect_readonly(source)) as src,
         closing(sqlite3.connect(tmp, isolation_level=None)) as dst,
     ):
@@ -69,11 +72,21 @@ def fast_copy(source: Path, target: Path) -> str:
     Returns "reflink" or "copy". Not for databases being written to: use backup_copy for those.
     """
     checkpoint_wal(source)
-    with atomic_target(target) as tmp:
+    with atomic_target(target, like=source) as tmp:
         method = "reflink" if _reflink(source, tmp) else "copy"
         if method == "copy":
             shutil.copyfile(source, tmp)
+        _leave_wal_mode(tmp)
     return method
+
+
+def _leave_wal_mode(db: Path) -> None:
+    """Make a copied WAL-mode file a single-file (DELETE journal) database, like backup_copy's output."""
+    with db.open("rb") as file:
+        header = file.read(20)
+    if len(header) == 20 and header[18] == 2:  # file format read version 2 means WAL
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=DELETE")
 
 
 def checkpoint_wal(db: Path) -> None:

@@ -90,7 +90,7 @@ class Runtime(ABC):
 
     @abstractmethod
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
-        """Block until the health check passes; return a short detail. Raises RuntimeOperationError on timeout."""
+        """Block until the health check passes; return a short detail. RuntimeOperationError on timeout."""
 
     @abstractmethod
     def is_running(self, environment_id: str) -> bool:

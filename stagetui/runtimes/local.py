@@ -53,7 +53,9 @@ class LocalRuntime(Runtime):
         try:
             workspace.root.mkdir(mode=0o700)
         except FileExistsError:
-            raise RuntimeOperationError(f"{workspace.root} exists already: environment {env.id} is live") from None
+            raise RuntimeOperationError(
+                f"{workspace.root} exists already: environment {env.id} is live"
+            ) from None
         for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
             directory.mkdir()
         atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
@@ -63,16 +65,25 @@ class LocalRuntime(Runtime):
         port_file = workspace.root / PORT_FILE
         port_file.unlink(missing_ok=True)
         command = [
-            sys.executable, "-m", "stagetui.sample.service",
-            "--db", str(workspace.database),
-            "--config", str(workspace.config_file),
-            "--port-file", str(port_file),
-            "--host", self.host,
-            "--env-id", env.id,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "stagetui.sample.service",
+            "--db",
+            str(workspace.database),
+            "--config",
+            str(workspace.config_file),
+            "--port-file",
+            str(port_file),
+            "--host",
+            self.host,
+            "--env-id",
+            env.id,
+        ]
         variables = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
         variables["STAGETUI_ENV_ID"] = env.id
-        handle = spawn_group(command, cwd=workspace.root, env=variables, log_file=workspace.logs_dir / SERVICE_LOG)
+        handle = spawn_group(
+            command, cwd=workspace.root, env=variables, log_file=workspace.logs_dir / SERVICE_LOG
+        )
         atomic_write_text(workspace.root / PROCESS_FILE, json.dumps(handle.to_dict()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -98,7 +109,9 @@ class LocalRuntime(Runtime):
             if not self.is_running(env.id):
                 break
             time.sleep(0.05)
-        raise RuntimeOperationError(f"{env.id} is not healthy at {endpoint}: {last_error or 'service stopped'}")
+        raise RuntimeOperationError(
+            f"{env.id} is not healthy at {endpoint}: {last_error or 'service stopped'}"
+        )
 
     def is_running(self, environment_id: str) -> bool:
         handle = self._process(self.workspace(environment_id))
@@ -125,7 +138,9 @@ class LocalRuntime(Runtime):
                 labels = json.loads((directory / LABELS_FILE).read_text())
             handle = self._process(Workspace(directory))
             running = handle is not None and is_alive(handle)
-            resources = [f"directory {directory}"] + ([f"process group {handle.pid}"] if running and handle else [])
+            resources = [f"directory {directory}"] + (
+                [f"process group {handle.pid}"] if running and handle else []
+            )
             found.append(DiscoveredEnvironment(directory.name, labels, running, tuple(resources)))
         return found
 

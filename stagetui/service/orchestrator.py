@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from stagetui.domain.models import Environment, StepOutcome, StepPhase, StepRecord
 from stagetui.domain.plans import Plan, Step, StepResult
-from stagetui.service.failpoints import Failpoints, InjectedFault
 from stagetui.service.events import EventBus, StepFinished, StepProgress, StepStarted
+from stagetui.service.failpoints import Failpoints, InjectedFault
 from stagetui.strategies.context import StepCancelled, StepContext, current_step
 
 Clock = Callable[[], datetime]
@@ -55,17 +55,13 @@ class Orchestrator:
         self.failpoints = failpoints or Failpoints()
         self._slots = asyncio.Semaphore(max_parallel)
 
-    async def run(
-        self, env: Environment, plan: Plan[C], context: C, record: Recorder
-    ) -> RunOutcome:
+    async def run(self, env: Environment, plan: Plan[C], context: C, record: Recorder) -> RunOutcome:
         """Wait for a slot, run `plan`, roll back on failure or cancellation. Never raises for a step
         failure; re-raises CancelledError after rolling back so callers see the cancellation."""
         async with self._slots:
             return await self._run(env, plan, context, record)
 
-    async def _run(
-        self, env: Environment, plan: Plan[C], context: C, record: Recorder
-    ) -> RunOutcome:
+    async def _run(self, env: Environment, plan: Plan[C], context: C, record: Recorder) -> RunOutcome:
         loop = asyncio.get_running_loop()
 
         def sink(step: str, fraction: float | None, message: str) -> None:
@@ -112,9 +108,7 @@ class Orchestrator:
             await self._roll_back(env, context, record, run)
         return run
 
-    async def _step(
-        self, env: Environment, step: Step[C], context: C, record: Recorder
-    ) -> StepRecord:
+    async def _step(self, env: Environment, step: Step[C], context: C, record: Recorder) -> StepRecord:
         current_step.set(step.name)
         started = self.clock()
         self.events.emit(StepStarted(env.id, env.uid, started, step.name, StepPhase.PROVISION))
@@ -162,7 +156,9 @@ class Orchestrator:
             except Exception as error:
                 outcome, detail = StepOutcome.FAILED, _describe(error)
                 run.rollback_errors.append(f"{description}: {detail}")
-            run.records.append(self._finish(env, description, StepPhase.ROLLBACK, started, outcome, detail, record))
+            run.records.append(
+                self._finish(env, description, StepPhase.ROLLBACK, started, outcome, detail, record)
+            )
 
     def _finish(
         self,

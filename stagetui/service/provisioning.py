@@ -103,7 +103,9 @@ async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
         audit=lambda action, target, text: core.audit(action, target, text, env.id),
     )
     try:
-        outcome = await core.orchestrator.run(env, plan, context, lambda record: core.store.add_steps([record]))
+        outcome = await core.orchestrator.run(
+            env, plan, context, lambda record: core.store.add_steps([record])
+        )
     except asyncio.CancelledError:
         _finish(core, env, context, RunOutcome(StepOutcome.CANCELLED, "cancelled"))
         raise
@@ -120,7 +122,9 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
         env.status = EnvironmentStatus.READY
         env.status_detail = ""
         env.endpoint = context.endpoint
-        env.provision_seconds = (max(r.ended_at for r in steps) - min(r.started_at for r in steps)).total_seconds()
+        env.provision_seconds = (
+            max(r.ended_at for r in steps) - min(r.started_at for r in steps)
+        ).total_seconds()
         env.data_as_of, env.data_source = context.data_as_of, context.data_source
         if context.drift is not None:
             worst = context.drift.worst
@@ -144,7 +148,9 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
     core.events.emit(EnvironmentChanged(env.id, env.uid, now, env))
 
 
-def _sample(env: Environment, now: datetime, metric: str, value: float, step: str | None = None) -> MetricSample:
+def _sample(
+    env: Environment, now: datetime, metric: str, value: float, step: str | None = None
+) -> MetricSample:
     return MetricSample(now, metric, value, env.uid, env.id, env.strategy, env.runtime, env.branch, step)
 
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from stagetui.data.golden_store import GoldenSnapshot
 from stagetui.data.production import ensure_production
+from stagetui.domain.anonymize import Masker
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError
 from stagetui.service.keys import MaskKeyError, load_mask_key
 from stagetui.strategies.golden import RefreshResult, refresh_golden
 from stagetui.strategies.provision import mask_rules
-from stagetui.domain.anonymize import Masker
 
 ProgressFn = Callable[[float, str], None]
 
@@ -43,7 +43,9 @@ async def refresh_snapshot(
 
     result = await asyncio.to_thread(work)
     if result.refreshed:
-        core.audit("snapshot", result.snapshot.id, f"refreshed ({result.reason}): {result.snapshot.masking_summary}")
+        core.audit(
+            "snapshot", result.snapshot.id, f"refreshed ({result.reason}): {result.snapshot.masking_summary}"
+        )
     return result
 
 

@@ -58,7 +58,9 @@ async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> Tea
 def _record(
     core: ServiceCore, env: Environment, started: datetime, outcome: StepOutcome, detail: str, recorded: bool
 ) -> None:
-    record = StepRecord(env.uid, env.id, "destroy", StepPhase.TEARDOWN, started, core.clock(), outcome, detail)
+    record = StepRecord(
+        env.uid, env.id, "destroy", StepPhase.TEARDOWN, started, core.clock(), outcome, detail
+    )
     if recorded:
         core.store.add_steps([record])
     core.events.emit(StepFinished(env.id, env.uid, record.ended_at, record))

@@ -65,7 +65,9 @@ def environment_from_record(record: Record) -> Environment:
         data_source=record.get("data_source", ""),
         max_data_age=timedelta(seconds=max_age) if max_age is not None else None,
         drift=(
-            DriftSummary(drift["count"], drift["worst"], drift["approved"], _required_time(drift["checked_at"]))
+            DriftSummary(
+                drift["count"], drift["worst"], drift["approved"], _required_time(drift["checked_at"])
+            )
             if drift
             else None
         ),
@@ -107,7 +109,9 @@ def metric_to_record(sample: MetricSample) -> Record:
 
 
 def metric_from_record(record: Record) -> MetricSample:
-    return MetricSample(**{**record, "at": _required_time(record["at"]), "strategy": Strategy(record["strategy"])})
+    return MetricSample(
+        **{**record, "at": _required_time(record["at"]), "strategy": Strategy(record["strategy"])}
+    )
 
 
 def check_to_record(check: CheckRecord) -> Record:

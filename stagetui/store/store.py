@@ -1,8 +1,8 @@
-"""The local store: environments and their history in TinyDB files under the state directory.
+"""The local store: environments and their history in TinyDB files.
 
-Writes are atomic (see storage.py) and serialized across processes by one lock. TinyDB rewrites a whole file
-on every insert, so append-heavy history (steps, metrics, checks, audit) is partitioned by month and written in
-batches, and environments live in one small file.
+Writes are atomic (see storage.py) and serialized across processes by one lock. TinyDB rewrites a whole
+file on every insert, so append-heavy history (steps, metrics, checks, audit) is partitioned by month and
+written in batches, and environments live in one small file.
 """
 
 from __future__ import annotations

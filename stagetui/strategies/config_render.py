@@ -38,7 +38,9 @@ def merge(base: Mapping[str, object], overrides: Mapping[str, object]) -> Tree:
     return merged
 
 
-def replace_secrets(tree: Mapping[str, object], environment_id: str, extra_patterns: Sequence[str] = ()) -> Tree:
+def replace_secrets(
+    tree: Mapping[str, object], environment_id: str, extra_patterns: Sequence[str] = ()
+) -> Tree:
     """Production secrets never reach an environment: each secret gets a value of the environment's own."""
 
     def walk(node: object, path: str) -> object:
@@ -65,7 +67,9 @@ def render_template(template: Path, variables: Mapping[str, str]) -> Tree:
         raise ConfigSourceError("config template not found", path=template) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise ConfigSourceError(f"YAML error: {error}", path=template, line=mark.line + 1 if mark else None) from None
+        raise ConfigSourceError(
+            f"YAML error: {error}", path=template, line=mark.line + 1 if mark else None
+        ) from None
     if not isinstance(data, dict):
         raise ConfigSourceError("a config template must be a mapping of namespaces", path=template)
     return data

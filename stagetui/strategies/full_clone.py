@@ -50,7 +50,11 @@ class FullCloneStrategy(ProvisioningStrategy):
                 Step("verify_anonymization", steps.verify_anonymization, ("anonymize",)),
                 Step("verify_integrity", steps.verify_integrity, ("anonymize",)),
                 Step("apply_config", apply_config, ("provision_runtime",)),
-                Step("start_services", steps.start_services, ("verify_anonymization", "verify_integrity", "apply_config")),
+                Step(
+                    "start_services",
+                    steps.start_services,
+                    ("verify_anonymization", "verify_integrity", "apply_config"),
+                ),
                 Step("health_check", steps.health_check, ("start_services",)),
                 Step("check_drift", steps.check_drift, ("health_check",)),
             )

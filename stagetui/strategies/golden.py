@@ -82,7 +82,9 @@ def _build(
     progress: ProgressFn | None,
 ) -> GoldenSnapshot:
     def part(start: float, end: float) -> ProgressFn:
-        return lambda fraction, message: progress(start + (end - start) * fraction, message) if progress else None
+        return lambda fraction, message: (
+            progress(start + (end - start) * fraction, message) if progress else None
+        )
 
     started = time.monotonic()
     build = store.new_build_directory()

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.golden_store import GoldenStore
+from stagetui.data.production import ProductionSource
 from stagetui.domain.anonymize import ColumnRule, Masker
 from stagetui.domain.drift import DriftReport
 from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.models import CheckRecord, Environment
 from stagetui.runtimes.base import Runtime, Workspace
-from stagetui.data.production import ProductionSource
 from stagetui.strategies.context import StepContext
 
 ProgressFn = Callable[[float, str], None]

@@ -34,7 +34,9 @@ async def ensure_snapshot(ctx: ProvisionContext) -> StepResult:
     )
     if not result.refreshed:
         return StepResult(f"golden {result.snapshot.id} is {result.reason}", skipped=True)
-    ctx.audit("snapshot", result.snapshot.id, f"refreshed ({result.reason}): {result.snapshot.masking_summary}")
+    ctx.audit(
+        "snapshot", result.snapshot.id, f"refreshed ({result.reason}): {result.snapshot.masking_summary}"
+    )
     return StepResult(f"refreshed golden {result.snapshot.id} ({result.reason})")
 
 
@@ -55,7 +57,9 @@ async def restore_data(ctx: ProvisionContext) -> StepResult:
 
     snapshot_id, method, megabytes = await ctx.blocking(restore)
     ctx.audit("restore", ctx.env.id, f"from golden {snapshot_id} by {method}")
-    return StepResult(f"restored {megabytes:.1f} MB from golden {snapshot_id} by {method}; config as of snapshot")
+    return StepResult(
+        f"restored {megabytes:.1f} MB from golden {snapshot_id} by {method}; config as of snapshot"
+    )
 
 
 class SnapshotStrategy(ProvisioningStrategy):

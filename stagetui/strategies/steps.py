@@ -1,4 +1,4 @@
-"""Steps shared by the strategies. Each takes the ProvisionContext, does one named thing, and says what it did.
+"""Steps shared by the strategies: each takes the ProvisionContext, does one named thing, says what it did.
 
 Blocking work (SQLite, files, HTTP) runs through `ctx.blocking`, so steps in parallel branches of a plan and
 environments provisioning side by side share the event loop without stalling it.
@@ -27,8 +27,9 @@ async def prepare_production(ctx: ProvisionContext) -> StepResult:
 
 
 async def provision_runtime(ctx: ProvisionContext) -> StepResult:
-    workspace = await ctx.blocking(ctx.runtime.create_workspace, ctx.env)
+    # Registered before the work: if this step is cancelled half way, whatever it made is still undone.
     ctx.rollback.push(f"destroy {ctx.env.id} on {ctx.runtime.name}", lambda: ctx.runtime.destroy(ctx.env.id))
+    workspace = await ctx.blocking(ctx.runtime.create_workspace, ctx.env)
     ctx.workspace = workspace
     return StepResult(f"workspace {workspace.root.name} on {ctx.runtime.name}")
 

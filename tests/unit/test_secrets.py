@@ -71,8 +71,10 @@ def test_extra_patterns_match_the_full_dotted_key_case_insensitively() -> None:
         ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
         ("amqp://guest:p@ss@mq/vhost", "amqp://guest:***@mq/vhost"),
         ("host=db user=app password=s3cret", "host=db user=app password=***"),
-        ("jdbc:postgresql://db/shop?user=app&password=s3cret&ssl=true",
-         "jdbc:postgresql://db/shop?user=app&password=***&ssl=true"),
+        (
+            "jdbc:postgresql://db/shop?user=app&password=s3cret&ssl=true",
+            "jdbc:postgresql://db/shop?user=app&password=***&ssl=true",
+        ),
     ],
 )
 def test_redact_value_hides_passwords_in_strings(raw: str, expected: str) -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
+import stat
 import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-from test_sqlite_schema import build_shop
 
 from stagetui.data import sqlite_copy
 from stagetui.data.sqlite_copy import backup_copy, fast_copy
 from stagetui.data.sqlite_schema import row_counts, table_names
+from stagetui.data.sqlite_subset import subset_copy
+from tests.unit.test_sqlite_schema import build_shop
 
 
 def open_wal_writer(db: Path) -> sqlite3.Connection:
@@ -106,6 +108,9 @@ def test_fast_copy_checkpoints_the_wal_first(tmp_path: Path) -> None:
     with closing(open_wal_writer(source)):
         fast_copy(source, tmp_path / "copy.db")
     assert "WAL-1" in skus(tmp_path / "copy.db")
+    with closing(sqlite3.connect(tmp_path / "copy.db")) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("copy")) == ["copy.db"]
 
 
 def test_fast_copy_refuses_when_a_reader_pins_the_wal(tmp_path: Path) -> None:
@@ -120,3 +125,15 @@ def test_fast_copy_refuses_when_a_reader_pins_the_wal(tmp_path: Path) -> None:
             fast_copy(source, tmp_path / "copy.db")
         reader.rollback()
     assert not (tmp_path / "copy.db").exists()
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o600])
+def test_copies_keep_the_source_permissions(tmp_path: Path, mode: int) -> None:
+    # mkstemp creates 0600; a container reading the copy as another user needs the source's bits.
+    source = build_shop(tmp_path / "prod.db")
+    source.chmod(mode)
+    backup_copy(source, tmp_path / "backup.db")
+    fast_copy(source, tmp_path / "fast.db")
+    subset_copy(source, tmp_path / "subset.db", "customers", 0.5, seed=1)
+    for name in ("backup.db", "fast.db", "subset.db"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name

@@ -6,10 +6,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from test_sqlite_schema import SHOP_FOREIGN_KEYS, build_shop
-
 from stagetui.data.sqlite_integrity import check_integrity
 from stagetui.domain.integrity import ForeignKey, IntegrityReport, OrphanCount
+from tests.unit.test_sqlite_schema import SHOP_FOREIGN_KEYS, build_shop
 
 
 def test_clean_database_has_no_orphans(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from test_sqlite_schema import build_shop, shop_email
 
 from stagetui.data.sqlite_masking import apply_masking, verify_masking
 from stagetui.domain.anonymize import ColumnRule, Masker, MaskKind
+from tests.unit.test_sqlite_schema import build_shop, shop_email
 
 KEY = b"test-key-0123456789abcdef"
 RULES = (
@@ -60,7 +60,7 @@ def test_masking_replaces_pii_and_keeps_joins(production: Path, copy: Path) -> N
     for cid, (_, name, email, phone, address, born, notes, created) in after.items():
         old = before[cid]
         assert name != old[1] and email != old[2] and address != old[4] and born != old[5]
-        assert re.fullmatch(r"[a-z]+\.[a-z]+\.[0-9a-f]{6}@example\.com", str(email))
+        assert re.fullmatch(r"[a-z]+\.[a-z]+\.[0-9a-f]{8}@example\.com", str(email))
         assert (phone is None) == (old[3] is None)
         assert notes is None
         assert created == old[7]

@@ -7,11 +7,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from test_sqlite_schema import build_shop
 
 from stagetui.data.sqlite_integrity import check_integrity
 from stagetui.data.sqlite_schema import row_counts
 from stagetui.data.sqlite_subset import subset_copy
+from tests.unit.test_sqlite_schema import build_shop
 
 
 def ids(db: Path, sql: str) -> set[int]:
