@@ -7,22 +7,32 @@ import argparse
 import asyncio
 from datetime import datetime
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from stagetui.cli import exit_codes
 from stagetui.cli.context import CliContext
 from stagetui.cli.progress import ProgressReporter
-from stagetui.cli.render import STATUS_STYLES, drift_text, freshness_text
+from stagetui.cli.render import STATUS_STYLES, drift_text, freshness_age, time_bars
 from stagetui.cli.serialize import detail_to_json
 from stagetui.domain.durations import format_duration
 from stagetui.domain.ids import environment_id
-from stagetui.domain.models import StepPhase, Strategy
+from stagetui.domain.models import Strategy
 from stagetui.service.api import StagetuiService
 from stagetui.service.queries import EnvironmentDetail
 
 
-async def _provision_all(service: StagetuiService, branch: str, ttl: str | None) -> list[str]:
+async def _provision_all(
+    service: StagetuiService, branch: str, ttl: str | None, ctx: CliContext
+) -> list[str]:
+    # Production and the golden snapshot come first, as a nightly job would make them, so the three
+    # strategies are compared on their own steps rather than on one-off preparation.
+    prepared = await service.prepare_production()
+    if prepared:
+        ctx.note(prepared)
+    refresh = await service.refresh_snapshot()
+    ctx.note(f"golden snapshot {refresh.snapshot.id}: {'built' if refresh.refreshed else refresh.reason}")
     ids = []
     for strategy in Strategy:
         env_id = environment_id(branch, strategy)
@@ -34,33 +44,23 @@ async def _provision_all(service: StagetuiService, branch: str, ttl: str | None)
 
 
 def comparison_table(details: list[EnvironmentDetail], now: datetime) -> Table:
-    table = Table(title="Strategies compared (same production, same machine)", title_justify="left")
-    for column in (
-        "strategy",
-        "status",
-        "provisioned in",
-        "slowest step",
-        "data",
-        "data age / max",
-        "drift",
-        "orphans",
-        "endpoint",
-    ):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        title="Strategies compared: same production, same machine",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("strategy", "status", "time", "data age", "drift", "orphans"):
+        table.add_column(column.upper(), no_wrap=True)
     for detail in details:
         env = detail.view.environment
-        steps = [s for s in detail.steps if s.phase is StepPhase.PROVISION]
-        slowest = max(steps, key=lambda s: s.seconds, default=None)
         table.add_row(
             env.strategy.value,
             Text(detail.view.status.value, style=STATUS_STYLES[detail.view.status]),
             format_duration(env.provision_seconds),
-            f"{slowest.name} {format_duration(slowest.seconds)}" if slowest else "-",
-            env.data_source or "-",
-            freshness_text(detail.view.freshness),
+            freshness_age(detail.view.freshness),
             drift_text(detail.view),
             "-" if env.orphans is None else str(env.orphans),
-            env.endpoint or "-",
         )
     return table
 
@@ -70,15 +70,19 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.note(f"state directory: {service.core.paths.root}")
     ctx.note(f"provisioning branch [bold]{args.branch}[/] with each strategy on the local runtime …")
     with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
-        references = asyncio.run(_provision_all(service, args.branch, args.ttl))
+        references = asyncio.run(_provision_all(service, args.branch, args.ttl, ctx))
     details = [service.detail(reference) for reference in references]
     now = service.core.clock()
     ok = all(d.view.status.is_live for d in details)
     if ctx.json_output:
         ctx.emit_json([detail_to_json(d, now) for d in details])
-    else:
-        ctx.show(comparison_table(details, now))
-        ctx.note(
-            "next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc"
-        )
+        return exit_codes.OK if ok else exit_codes.FAILED
+    ctx.show(comparison_table(details, now))
+    ctx.show("[bold]Step times[/] (█ slowest step; one scale for all strategies)")
+    ctx.show(time_bars([(d.view.environment.strategy.value, d.steps) for d in details], width=30))
+    ctx.show("")
+    for detail in details:
+        env = detail.view.environment
+        ctx.show(f"  {env.id:<22} {env.endpoint or env.status_detail}")
+    ctx.note("next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc")
     return exit_codes.OK if ok else exit_codes.FAILED

@@ -180,3 +180,27 @@ def drift_table(result: dict[str, object]) -> Table:
 def _short(value: object, width: int = 40) -> str:
     text = "—" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def time_bars(rows: list[tuple[str, list[StepRecord]]], width: int = 40) -> Table:
+    """Provisioning time per label as bars on one linear scale, the slowest step of each in bold colour:
+    where the time goes, at a glance."""
+    longest = max((sum(s.seconds for s in steps) for _, steps in rows), default=0.0) or 1.0
+    table = Table.grid(padding=(0, 1))
+    for _ in range(4):
+        table.add_column(no_wrap=True)
+    for label, steps in rows:
+        provision = [s for s in steps if s.phase is StepPhase.PROVISION]
+        total = sum(s.seconds for s in provision)
+        slowest = max(provision, key=lambda s: s.seconds, default=None)
+        bar = Text()
+        for step in provision:
+            cells = round(step.seconds / longest * width)
+            bar.append(
+                "█" * cells if step is slowest else "▒" * cells, style="bold" if step is slowest else "dim"
+            )
+        if not bar.plain:
+            bar.append("▏", style="dim")
+        share = f"{slowest.name} {slowest.seconds / total:.0%}" if slowest and total else "-"
+        table.add_row(label, Text(format_duration(total), justify="right"), bar, Text(share, style="dim"))
+    return table

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.golden_store import GoldenSnapshot
+from stagetui.data.production import ensure_production
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.models import Strategy
 from stagetui.service import provisioning, queries, snapshots, teardown
@@ -91,6 +93,10 @@ class StagetuiService:
         self, *, force: bool = False, progress: Callable[[float, str], None] | None = None
     ) -> RefreshResult:
         return await snapshots.refresh_snapshot(self.core, force=force, progress=progress)
+
+    async def prepare_production(self, progress: Callable[[float, str], None] | None = None) -> str | None:
+        """Generate the sample production if it is missing; what was done, or None."""
+        return await asyncio.to_thread(ensure_production, self.core.production(), progress)
 
     def snapshots(self) -> list[GoldenSnapshot]:
         return snapshots.list_snapshots(self.core)
