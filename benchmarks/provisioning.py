@@ -37,7 +37,6 @@ from stagetui.domain.drift import compute_drift
 from stagetui.domain.models import Environment, EnvironmentStatus, StepPhase, Strategy
 from stagetui.runtimes.local import LocalRuntime
 from stagetui.service.api import StagetuiService
-from stagetui.service.keys import load_mask_key
 from stagetui.sources.files import load_tree, write_json_tree
 from stagetui.strategies.config_render import packaged_template, render_template
 from stagetui.strategies.provision import mask_rules
@@ -49,12 +48,21 @@ def direct_run(service: StagetuiService, strategy: Strategy, run: int) -> float:
     """The same work as a stagetui plan, done by hand in sequence: the baseline for overhead."""
     core = service.core
     production = core.production()
-    key = load_mask_key(core.config.anonymization, core.paths.secrets / "mask.key", core.environ)
+    key = core.mask_key()
     rules, masker = mask_rules(core.config), Masker(key)
     runtime = LocalRuntime(core.paths.root / "direct", stop_timeout=2)
     now = datetime.now(UTC)
-    env = Environment(f"direct-{run}", f"direct-{strategy.value.replace('_', '-')}-{run}", "bench", strategy,
-                      "local", "bench", now, now, EnvironmentStatus.PROVISIONING)  # fmt: skip
+    env = Environment(
+        f"direct-{run}",
+        f"direct-{strategy.value.replace('_', '-')}-{run}",
+        "bench",
+        strategy,
+        "local",
+        "bench",
+        now,
+        now,
+        EnvironmentStatus.PROVISIONING,
+    )
     started = time.perf_counter()
     workspace = runtime.create_workspace(env)
     if strategy is Strategy.FULL_CLONE:
@@ -146,8 +154,13 @@ def main() -> int:
     for name, result in results.items():
         step_medians: dict[str, float] = result["step_median_seconds"]  # type: ignore[assignment]
         slowest = max(step_medians.items(), key=lambda item: item[1])
-        table.add_row(name, spread(result["stagetui_seconds"]), spread(result["direct_seconds"]),  # type: ignore[arg-type]
-                      f"{result['ratio']:.2f}x", f"{slowest[0]} {slowest[1]:.3f}s")  # fmt: skip
+        table.add_row(
+            name,
+            spread(result["stagetui_seconds"]),
+            spread(result["direct_seconds"]),  # type: ignore[arg-type]
+            f"{result['ratio']:.2f}x",
+            f"{slowest[0]} {slowest[1]:.3f}s",
+        )
     console.print(table)
     for name, result in results.items():
         step_medians = result["step_median_seconds"]  # type: ignore[assignment]
@@ -156,10 +169,18 @@ def main() -> int:
         )
     out = ROOT / "benchmarks" / "results" / f"provisioning-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-               "stagetui": __version__}  # fmt: skip
-    out.write_text(json.dumps({"machine": machine, "customers": args.customers, "repeat": args.repeat,
-                               "results": results}, indent=2))  # fmt: skip
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "stagetui": __version__,
+    }
+    out.write_text(
+        json.dumps(
+            {"machine": machine, "customers": args.customers, "repeat": args.repeat, "results": results},
+            indent=2,
+        )
+    )
     console.print(f"written {out.relative_to(ROOT)}")
     return 0
 

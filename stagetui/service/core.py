@@ -18,6 +18,7 @@ from stagetui.runtimes.local import LocalRuntime
 from stagetui.service.errors import BadInputError
 from stagetui.service.events import EventBus
 from stagetui.service.failpoints import Failpoints
+from stagetui.service.keys import MaskKeyError, load_mask_key
 from stagetui.service.orchestrator import Orchestrator
 from stagetui.service.paths import StatePaths, resolve_state_dir
 from stagetui.service.production import production_source
@@ -63,6 +64,12 @@ class ServiceCore:
 
     def production(self) -> ProductionSource:
         return production_source(self.config, self.paths, self.clock())
+
+    def mask_key(self) -> bytes:
+        try:
+            return load_mask_key(self.config.anonymization, self.paths.secrets / "mask.key", self.environ)
+        except MaskKeyError as error:
+            raise BadInputError(str(error)) from None
 
     def audit(self, action: str, target: str, detail: str = "", environment_id: str | None = None) -> None:
         self.store.audit(AuditEntry(self.clock(), self.owner, action, target, detail, environment_id))

@@ -22,7 +22,6 @@ from stagetui.domain.models import (
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError, ConflictError
 from stagetui.service.events import EnvironmentChanged, EnvironmentQueued
-from stagetui.service.keys import MaskKeyError, load_mask_key
 from stagetui.service.orchestrator import RunOutcome
 from stagetui.service.queries import reconcile
 from stagetui.strategies.provision import ProvisionContext
@@ -84,10 +83,7 @@ def _claim(core: ServiceCore, request: UpRequest) -> Environment:
 
 
 async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
-    try:
-        mask_key = load_mask_key(core.config.anonymization, core.paths.secrets / "mask.key", core.environ)
-    except MaskKeyError as error:
-        raise BadInputError(str(error)) from None
+    mask_key = core.mask_key()
     env = _claim(core, request)
     plan = strategy_for(env.strategy).plan(core.config)
     core.events.emit(EnvironmentQueued(env.id, env.uid, core.clock(), plan.names))

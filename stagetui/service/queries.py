@@ -18,7 +18,7 @@ from stagetui.runtimes.base import LABEL_PREFIX, DiscoveredEnvironment
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import ConflictError, NotFoundError
 
-_BUSY = {EnvironmentStatus.PROVISIONING, EnvironmentStatus.TEARING_DOWN}
+BUSY = {EnvironmentStatus.PROVISIONING, EnvironmentStatus.TEARING_DOWN}
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def reconcile(core: ServiceCore, now: datetime | None = None) -> list[Environmen
         for env in core.store.environments():
             if not env.status.is_live:
                 continue
-            if env.status in _BUSY and not _owner_alive(core, env):
+            if env.status in BUSY and not _owner_alive(core, env):
                 env.status = EnvironmentStatus.INTERRUPTED
                 env.status_detail = f"the process working on it (pid {env.owner_pid}) died"
                 env.updated_at = now

@@ -9,8 +9,6 @@ from stagetui.data.golden_store import GoldenSnapshot
 from stagetui.data.production import ensure_production
 from stagetui.domain.anonymize import Masker
 from stagetui.service.core import ServiceCore
-from stagetui.service.errors import BadInputError
-from stagetui.service.keys import MaskKeyError, load_mask_key
 from stagetui.strategies.golden import RefreshResult, refresh_golden
 from stagetui.strategies.provision import mask_rules
 
@@ -20,10 +18,7 @@ ProgressFn = Callable[[float, str], None]
 async def refresh_snapshot(
     core: ServiceCore, *, force: bool = False, progress: ProgressFn | None = None
 ) -> RefreshResult:
-    try:
-        key = load_mask_key(core.config.anonymization, core.paths.secrets / "mask.key", core.environ)
-    except MaskKeyError as error:
-        raise BadInputError(str(error)) from None
+    key = core.mask_key()
     settings = core.config.strategies.snapshot
     production = core.production()
 

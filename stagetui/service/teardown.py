@@ -9,9 +9,9 @@ from datetime import datetime
 
 from stagetui.domain.models import Environment, EnvironmentStatus, StepOutcome, StepPhase, StepRecord
 from stagetui.service.core import ServiceCore
-from stagetui.service.errors import OperationFailedError
+from stagetui.service.errors import ConflictError, OperationFailedError
 from stagetui.service.events import EnvironmentChanged, StepFinished
-from stagetui.service.queries import EnvironmentView, reconcile, resolve
+from stagetui.service.queries import BUSY, EnvironmentView, reconcile, resolve
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,15 @@ class TeardownResult:
 
 
 async def tear_down(core: ServiceCore, reference: str, *, reason: str = "requested") -> TeardownResult:
-    return await _destroy(core, resolve(core, reference), reason)
+    view = resolve(core, reference)
+    if view.status in BUSY:
+        # reconcile() already turned busy records of dead processes into INTERRUPTED: this one is alive.
+        env = view.environment
+        raise ConflictError(
+            f"{env.id} is {view.status.value} by process {env.owner_pid} on {env.owner_host}; "
+            "wait for it, or interrupt that process (it rolls back)"
+        )
+    return await _destroy(core, view, reason)
 
 
 async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> TeardownResult:
@@ -76,13 +84,15 @@ class GcAction:
 
 def _gc_reason(core: ServiceCore, view: EnvironmentView) -> str | None:
     env, now = view.environment, core.clock()
+    if view.status in BUSY:
+        return None  # a live process is working on it
     if env.is_expired(now):
         return "expired"
     if view.status is EnvironmentStatus.INTERRUPTED:
         return "interrupted"
     if not view.recorded and not view.running:
         return "leftover without a live record"
-    if view.recorded and not view.resources and view.status is not EnvironmentStatus.PROVISIONING:
+    if view.recorded and not view.resources:
         return "vanished from its runtime"
     return None
 

@@ -71,3 +71,64 @@ def test_a_locked_store_is_a_state_error(small_config: Path, state_dir: Path) ->
     corrupt.write_text('{"schema_version": 7}')
     result = cli(small_config, "ls")
     assert result.code == 5 and "schema 7" in result.stderr
+
+
+def test_a_failed_provision_exits_1_with_the_failure_in_json(small_config: Path, state_dir: Path) -> None:
+    result = cli(
+        small_config,
+        "up",
+        "broken",
+        "-s",
+        "snapshot",
+        "--json",
+        extra_env={"STAGETUI_FAILPOINTS": "restore_data"},
+    )
+    assert result.code == 1, result.stderr
+    payload = result.json()
+    assert payload["status"] == "failed" and "restore_data: failpoint" in payload["status_detail"]
+    assert [s["name"] for s in payload["steps"] if s["phase"] == "rollback"]
+    assert cli(small_config, "ls", "--json").json() == []
+
+
+def test_a_bad_mask_key_is_bad_input(small_config: Path, state_dir: Path) -> None:
+    result = cli(small_config, "up", "x", "-s", "full_clone", extra_env={"STAGETUI_MASK_KEY": "short"})
+    assert result.code == 2 and "shorter than 16 bytes" in result.stderr
+    assert _created_nothing(state_dir)
+
+
+def test_down_refuses_an_environment_another_live_process_is_provisioning(
+    small_config: Path, state_dir: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stagetui",
+            "--config",
+            str(small_config),
+            "up",
+            "busy",
+            "-s",
+            "containerized",
+        ],
+        env={**os.environ, "STAGETUI_FAILPOINTS": "health_check:hang"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any((state_dir / "environments").glob("*/service.port")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = cli(small_config, "down", "busy")
+        assert refused.code == 4 and "provisioning by process" in refused.stderr
+        assert cli(small_config, "gc", "--json").json()["actions"] == []
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C: the run rolls back by itself
+        assert process.wait(60) == 130
+    assert cli(small_config, "ls", "--json").json() == []
