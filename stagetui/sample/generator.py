@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from stagetui.sample.vocabulary import CITIES, DOMAINS, FIRST_NAMES, LAST_NAMES, PRODUCT_WORDS, STREETS
+
 ProgressCallback = Callable[[float, str], None]
 Row = tuple[object, ...]
 
@@ -58,175 +60,6 @@ _INDEXES = (
     ("payments", "account_id"),
 )
 
-_FIRST = (
-    "James",
-    "Mary",
-    "Robert",
-    "Patricia",
-    "John",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Elizabeth",
-    "William",
-    "Barbara",
-    "Richard",
-    "Susan",
-    "Joseph",
-    "Jessica",
-    "Thomas",
-    "Sarah",
-    "Charles",
-    "Karen",
-    "Daniel",
-    "Nancy",
-    "Matthew",
-    "Lisa",
-    "Anthony",
-    "Betty",
-    "Mark",
-    "Sandra",
-    "Paul",
-    "Ashley",
-    "Oliver",
-    "Amelia",
-    "Harry",
-    "Isla",
-    "Jack",
-    "Emily",
-    "Lukas",
-    "Mia",
-    "Leon",
-    "Hannah",
-    "Felix",
-    "Lena",
-    "Hugo",
-    "Chloé",
-    "Louis",
-    "Léa",
-    "José",
-    "Zoë",
-    "Noah",
-    "Emma",
-    "Liam",
-    "Sofia",
-    "Ethan",
-    "Ava",
-    "Lucas",
-    "Nora",
-    "Mateo",
-    "Ines",
-    "Jonas",
-    "Clara",
-)
-_LAST = (
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Walker",
-    "Hall",
-    "Young",
-    "O'Brien",
-    "Murphy",
-    "Evans",
-    "Roberts",
-    "Wright",
-    "Green",
-    "Baker",
-    "Hughes",
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Becker",
-    "Wagner",
-    "Schäfer",
-    "Dubois",
-    "Moreau",
-    "Laurent",
-    "Lefèvre",
-    "Girard",
-    "Bonnet",
-    "Fontaine",
-    "Rousseau",
-    "Nguyen",
-    "Kim",
-    "Patel",
-    "Silva",
-)
-_STREETS = (
-    "Maple Street",
-    "Oak Avenue",
-    "Elm Road",
-    "Cedar Lane",
-    "Pine Street",
-    "Birch Way",
-    "Willow Drive",
-    "Station Road",
-    "High Street",
-    "Church Lane",
-    "Mill Road",
-    "Park Avenue",
-    "Lindenstraße",
-    "Hauptstraße",
-    "Bahnhofstraße",
-    "Rue de la Paix",
-    "Rue Victor Hugo",
-    "Avenue des Fleurs",
-    "Harbour Road",
-    "Queen Street",
-    "King Street",
-    "Riverside Drive",
-    "Hillcrest Road",
-    "Sunset Boulevard",
-)
-_CITIES = (
-    ("Boston", "US"),
-    ("Chicago", "US"),
-    ("Denver", "US"),
-    ("Portland", "US"),
-    ("Austin", "US"),
-    ("Toronto", "CA"),
-    ("Vancouver", "CA"),
-    ("London", "GB"),
-    ("Manchester", "GB"),
-    ("Leeds", "GB"),
-    ("Berlin", "DE"),
-    ("Hamburg", "DE"),
-    ("Munich", "DE"),
-    ("Lyon", "FR"),
-    ("Paris", "FR"),
-)
-# Fictional domains only: never real ones, and never example.com, which the masker writes.
-_DOMAINS = ("mail.test", "post.test", "inbox.test", "webmail.test", "letters.test")
-_PRODUCT_WORDS = (
-    ("Classic", "Compact", "Deluxe", "Eco", "Smart", "Ultra", "Vintage", "Wireless", "Portable", "Pro"),
-    ("Kettle", "Lamp", "Backpack", "Headphones", "Mug", "Blender", "Chair", "Notebook", "Speaker", "Jacket"),
-)
 _STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
 _STATUS_CUM_WEIGHTS = (10, 25, 40, 85, 95, 100)
 _PAID_STATUSES = frozenset({"paid", "shipped", "delivered", "refunded"})
@@ -287,7 +120,7 @@ class _RowFactory:
         return self._rng.randint(min(start, end), end)
 
     def _address(self) -> str:
-        return f"{self._rng.randint(1, 299)} {self._rng.choice(_STREETS)}"
+        return f"{self._rng.randint(1, 299)} {self._rng.choice(STREETS)}"
 
     def _phone(self, country: str) -> str:
         rng = self._rng
@@ -303,7 +136,7 @@ class _RowFactory:
     def products(self) -> list[Row]:
         rng, rows = self._rng, list[Row]()
         for pid in range(1, PRODUCT_COUNT + 1):
-            name = f"{rng.choice(_PRODUCT_WORDS[0])} {rng.choice(_PRODUCT_WORDS[1])} {pid}"
+            name = f"{rng.choice(PRODUCT_WORDS[0])} {rng.choice(PRODUCT_WORDS[1])} {pid}"
             price = rng.randint(199, 49_999)
             self._prices.append(price)
             rows.append((pid, f"SKU-{pid:06d}", name, price, _iso(self._recent())))
@@ -323,11 +156,11 @@ class _RowFactory:
 
     def _customer(self, rows: dict[str, list[Row]]) -> None:
         rng, cid = self._rng, self._take("customers")
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        city, country = rng.choice(_CITIES)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        city, country = rng.choice(CITIES)
         address = self._address()
         # +id keeps emails unique without remembering the ones already issued.
-        email = f"{_ascii(first)}.{_ascii(last)}+{cid}@{rng.choice(_DOMAINS)}"
+        email = f"{_ascii(first)}.{_ascii(last)}+{cid}@{rng.choice(DOMAINS)}"
         birth = (self._today - timedelta(days=rng.randint(18 * 365, 85 * 365))).isoformat()
         updated = self._recent()
         created = updated - rng.randrange(3 * 365 * _DAY)
@@ -384,7 +217,7 @@ class _RowFactory:
     def _other_email(self) -> str:
         """Someone else paying (a gift): a plausible address that needs not be unique."""
         rng = self._rng
-        return f"{_ascii(rng.choice(_FIRST))}.{_ascii(rng.choice(_LAST))}@{rng.choice(_DOMAINS)}"
+        return f"{_ascii(rng.choice(FIRST_NAMES))}.{_ascii(rng.choice(LAST_NAMES))}@{rng.choice(DOMAINS)}"
 
 
 def _insert(conn: sqlite3.Connection, table: str, rows: list[Row]) -> None:

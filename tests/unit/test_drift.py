@@ -13,9 +13,9 @@ from stagetui.domain.drift import (
     Severity,
     SeverityRule,
     compute_drift,
-    flatten,
 )
 from stagetui.domain.secrets import REDACTED
+from stagetui.domain.tree_diff import flatten
 
 TODAY = dt.date(2024, 6, 15)
 
