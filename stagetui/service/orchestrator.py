@@ -53,12 +53,19 @@ class Orchestrator:
         self.clock = clock
         self.step_timeout = step_timeout
         self.failpoints = failpoints or Failpoints()
-        self._slots = asyncio.Semaphore(max_parallel)
+        self.max_parallel = max_parallel
+        # One semaphore per event loop: the CLI runs several loops in turn, the TUI one; a semaphore
+        # bound to a finished loop must never be awaited from another.
+        self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
     async def run(self, env: Environment, plan: Plan[C], context: C, record: Recorder) -> RunOutcome:
         """Wait for a slot, run `plan`, roll back on failure or cancellation. Never raises for a step
         failure; re-raises CancelledError after rolling back so callers see the cancellation."""
-        async with self._slots:
+        loop = asyncio.get_running_loop()
+        slots = self._slots.setdefault(loop, asyncio.Semaphore(self.max_parallel))
+        for finished in [other for other in self._slots if other.is_closed()]:
+            del self._slots[finished]
+        async with slots:
             return await self._run(env, plan, context, record)
 
     async def _run(self, env: Environment, plan: Plan[C], context: C, record: Recorder) -> RunOutcome:

@@ -183,3 +183,19 @@ async def test_events_report_start_progress_and_finish() -> None:
     assert kinds == [StepStarted, StepProgress, StepFinished]
     progress = seen[1]
     assert isinstance(progress, StepProgress) and progress.step == "r" and progress.fraction == 0.5
+
+
+def test_the_limit_holds_per_event_loop_across_runs() -> None:
+    """The CLI runs one event loop after another with the same orchestrator; contention in one loop must
+    not leave a semaphore bound to it for the next."""
+    runner, _ = orchestrator(max_parallel=1)
+
+    async def contended() -> None:
+        async def wait(ctx: StepContext) -> None:
+            await asyncio.sleep(0.01)
+
+        plan = Plan((Step("w", wait),))
+        await asyncio.gather(*(runner.run(ENV, plan, StepContext(), lambda r: None) for _ in range(3)))
+
+    asyncio.run(contended())
+    asyncio.run(contended())
