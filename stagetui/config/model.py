@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from stagetui.config.keymap import BINDING_IDS
 from stagetui.domain.anonymize import MaskKind
 from stagetui.domain.drift import Severity
 from stagetui.domain.durations import format_duration, parse_duration
@@ -190,6 +191,51 @@ class DriftConfig(_Section):
     """Approved differences (the allowlist)."""
 
 
+class CostConfig(_Section):
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    """ISO currency code the prices are in."""
+    hourly: dict[Strategy, float] = Field(
+        default_factory=lambda: {
+            Strategy.FULL_CLONE: 0.60,
+            Strategy.SNAPSHOT: 0.25,
+            Strategy.CONTAINERIZED: 0.04,
+        }
+    )
+    """Compute price per environment-hour, by strategy."""
+    storage_gb_month: float = Field(default=0.10, ge=0)
+    """Storage price per GB of environment data per month."""
+
+    @field_validator("hourly")
+    @classmethod
+    def _no_negative_prices(cls, value: dict[Strategy, float]) -> dict[Strategy, float]:
+        negative = [s.value for s, price in value.items() if price < 0]
+        if negative:
+            raise ValueError(f"prices cannot be negative: {', '.join(negative)}")
+        return value
+
+
+class UiConfig(_Section):
+    theme: str = "stagetui-dark"
+    """Theme of the terminal UI: stagetui-dark, stagetui-light, or a Textual built-in (e.g. nord)."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Key overrides by binding id, e.g. `launch: ctrl+n` (`stagetui keys` lists the ids)."""
+    refresh_interval: PositiveDuration = timedelta(seconds=10)
+    """How often the UI reconciles with the runtimes besides reacting to events."""
+
+    @field_validator("keymap")
+    @classmethod
+    def _known_binding_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - BINDING_IDS)
+        if unknown:
+            raise ValueError(
+                f"unknown binding id(s) {', '.join(unknown)}; known: {', '.join(sorted(BINDING_IDS))}"
+            )
+        empty = [binding for binding, keys in value.items() if not keys.strip()]
+        if empty:
+            raise ValueError(f"no key given for {', '.join(empty)}")
+        return value
+
+
 class PolicyConfig(_Section):
     unit: Strategy = Strategy.CONTAINERIZED
     """Strategy for `up --tier unit`."""
@@ -227,6 +273,10 @@ class StagetuiConfig(_Section):
     """Configuration drift against production."""
     policy: PolicyConfig = PolicyConfig()
     """Hybrid policy: test tier to strategy."""
+    cost: CostConfig = CostConfig()
+    """Price list for cost estimates."""
+    ui: UiConfig = UiConfig()
+    """The terminal UI."""
 
     @field_validator("owner")
     @classmethod

@@ -96,6 +96,8 @@ class Environment:
     drift: DriftSummary | None = None
     orphans: int | None = None
     provision_seconds: float | None = None
+    data_bytes: int | None = None
+    """Size of the environment's data, for storage cost."""
     owner_pid: int | None = None
     """Pid of the process working on it while provisioning or tearing down (to detect interruptions)."""
     owner_host: str = ""

@@ -122,6 +122,8 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
             max(r.ended_at for r in steps) - min(r.started_at for r in steps)
         ).total_seconds()
         env.data_as_of, env.data_source = context.data_as_of, context.data_source
+        if context.workspace is not None and context.workspace.database.exists():
+            env.data_bytes = context.workspace.database.stat().st_size
         if context.drift is not None:
             worst = context.drift.worst
             env.drift = DriftSummary(

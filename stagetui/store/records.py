@@ -73,6 +73,7 @@ def environment_from_record(record: Record) -> Environment:
         ),
         orphans=record.get("orphans"),
         provision_seconds=record.get("provision_seconds"),
+        data_bytes=record.get("data_bytes"),
         owner_pid=record.get("owner_pid"),
         owner_host=record.get("owner_host", ""),
         updated_at=_parse_time(record.get("updated_at")),
