@@ -14,6 +14,7 @@ from stagetui.cli.context import CliContext
 from stagetui.cli.demo import run_demo
 from stagetui.cli.environment_commands import run_down, run_gc, run_ls, run_show, run_up
 from stagetui.cli.other_commands import run_config_check, run_snapshot_ls, run_snapshot_refresh
+from stagetui.cli.tui_commands import run_keys, run_serve, run_tui
 from stagetui.config import ConfigError
 from stagetui.domain.models import Strategy
 from stagetui.service.errors import ServiceError
@@ -102,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="file to check (default: the config in use)")
     _json_flag(check)
 
+    command("tui", run_tui, "open the terminal UI (also what `stagetui` alone does)", json=False)
+    serve = command("serve", run_serve, "show the terminal UI in a browser, for meetings", json=False)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    command("keys", run_keys, "list the UI's key bindings with their ids (for ui.keymap)")
+
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(
         "--branch", default="main", help="branch name for the demo environments (default: main)"
@@ -113,10 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return exit_codes.OK
+    handler: Handler = getattr(args, "handler", run_tui)
     ctx = CliContext(args.config, json_output=getattr(args, "json", False))
     try:
         return handler(args, ctx)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.golden_store import GoldenSnapshot
 from stagetui.data.production import ensure_production
+from stagetui.domain.cost import CostModel
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.models import Strategy
 from stagetui.service import provisioning, queries, snapshots, teardown
@@ -37,6 +38,18 @@ class StagetuiService:
     @property
     def config(self) -> StagetuiConfig:
         return self.core.config
+
+    @property
+    def cost_model(self) -> CostModel:
+        cost = self.config.cost
+        return CostModel(cost.currency, dict(cost.hourly), cost.storage_gb_month)
+
+    @property
+    def runtime_names(self) -> list[str]:
+        return sorted(self.core.runtimes)
+
+    def now(self) -> datetime:
+        return self.core.clock()
 
     def up_request(
         self,

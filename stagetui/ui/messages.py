@@ -1,0 +1,67 @@
+"""Messages flowing up to the screens: service events, loaded data, finished actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from stagetui.service.events import Event, StepProgress
+from stagetui.service.provisioning import UpRequest
+from stagetui.service.queries import EnvironmentDetail, EnvironmentView
+
+
+@dataclass
+class ServiceEvent(Message, bubble=False):
+    """An event of the service, relayed from the engine thread. The app hands a copy to every screen;
+    it must not bubble back up, or it would loop."""
+
+    event: Event
+
+    def can_replace(self, message: Message) -> bool:
+        # A flood of progress updates for one step collapses to the latest.
+        if isinstance(self.event, StepProgress) and isinstance(message, ServiceEvent):
+            other = message.event
+            return (
+                isinstance(other, StepProgress)
+                and other.environment_uid == self.event.environment_uid
+                and other.step == self.event.step
+            )
+        return False
+
+
+@dataclass
+class EnvironmentsLoaded(Message, bubble=False):
+    """A fresh reconciliation of every live environment."""
+
+    views: list[EnvironmentView]
+
+
+@dataclass
+class DetailLoaded(Message, bubble=False):
+    """One environment's detail (steps, checks, log tail), for the drift panel or the detail screen."""
+
+    reference: str
+    detail: EnvironmentDetail | None
+    error: str = ""
+
+
+@dataclass
+class LaunchRequested(Message):
+    """Messages up: a screen asks the app to provision."""
+
+    request: UpRequest
+
+
+@dataclass
+class TeardownRequested(Message):
+    uid: str
+    environment_id: str
+
+
+class SnapshotRefreshRequested(Message):
+    pass
+
+
+class GarbageCollectionRequested(Message):
+    pass

@@ -1,0 +1,35 @@
+"""Every key binding, with the key it has now (after keymap overrides from the config)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label
+
+from stagetui.config.keymap import BINDINGS
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help-close", tooltip="Back")]
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__()
+        self.keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Label(
+                "Key bindings  (also: ctrl+p for the command palette; mouse works too)", id="help-title"
+            )
+            table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
+            table.add_columns("key", "action", "what it does", "id")
+            for spec in BINDINGS:
+                table.add_row(self.keymap.get(spec.id, spec.key), spec.description, spec.tooltip, spec.id)
+            table.add_row("↑ ↓ / j k", "Move", "Select an environment", "-")
+            table.add_row("click header", "Sort", "Sort by that column (click again to reverse)", "-")
+            yield table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,25 @@
+"""Tones to the current theme's colours, for widgets that draw Rich text (DataTable cells, tree labels)."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App
+from textual.color import Color, ColorParseError
+
+from stagetui.ui.view_models import Tone
+
+
+def tone_style(app: App[object], tone: Tone) -> Style:
+    if tone is Tone.NORMAL:
+        return Style()
+    if tone is Tone.MUTED:
+        return Style(dim=True)  # the theme's muted text is relative ("auto 60%"), dim is its Rich equivalent
+    try:
+        return Style(color=Color.parse(app.theme_variables.get(tone.value, "")).rich_color)
+    except ColorParseError:
+        return Style()
+
+
+def toned(app: App[object], text: str, tone: Tone) -> Text:
+    return Text(text, style=tone_style(app, tone), no_wrap=True, overflow="ellipsis")
