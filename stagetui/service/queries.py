@@ -137,10 +137,10 @@ def history(core: ServiceCore) -> list[EnvironmentView]:
 
 
 def resolve(core: ServiceCore, reference: str, *, include_history: bool = False) -> EnvironmentView:
-    """Find an environment by id, branch name, or unique id prefix; live ones first."""
+    """Find an environment by id (or uid), branch name, or unique id prefix; live ones first."""
     views = reconcile(core)
     for matches in (
-        [v for v in views if v.environment.id == reference],
+        [v for v in views if reference in {v.environment.id, v.environment.uid}],
         [v for v in views if v.environment.branch == reference],
         [v for v in views if v.environment.id.startswith(reference)] if reference else [],
     ):

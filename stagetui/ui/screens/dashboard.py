@@ -182,6 +182,11 @@ class DashboardScreen(Screen[None]):
         question = f"Tear down {env.id}?\nIts processes, data and config are removed; history is kept."
         self.app.push_screen(ConfirmScreen(question, "Tear down"), confirmed)
 
+    @on(DataTable.RowSelected, "#environments")
+    def _row_selected(self) -> None:
+        """Enter (or a click on the selected row) inside the table opens the detail screen."""
+        self.action_detail()
+
     def action_detail(self) -> None:
         selected = self.table.selected
         if selected is not None:
