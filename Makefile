@@ -3,17 +3,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint venv clean
+.PHONY: run test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Installs the project and runs the main job on the embedded default: generates the sample production
-# if missing and provisions one environment with each strategy on the local runtime.
+# if missing, provisions one environment with each strategy on the local runtime, compares them, and
+# (on a terminal) opens the UI on them.
 run: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/stagetui demo
+	$(BIN)/stagetui demo --open-ui
 
 # Installs the test dependencies and runs the whole suite (lint, types, tests).
 test: $(BIN)/python
@@ -21,6 +22,7 @@ test: $(BIN)/python
 	$(BIN)/ruff check stagetui tests benchmarks
 	$(BIN)/ruff format --check stagetui tests benchmarks
 	$(BIN)/mypy
+	command -v tmux >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux)
 	$(BIN)/python tests/run_pytest.py
 
 clean:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import datetime
 
 from rich import box
@@ -16,6 +17,7 @@ from stagetui.cli.context import CliContext
 from stagetui.cli.progress import ProgressReporter
 from stagetui.cli.render import STATUS_STYLES, drift_text, freshness_age, time_bars
 from stagetui.cli.serialize import detail_to_json
+from stagetui.cli.tui_commands import run_tui
 from stagetui.domain.durations import format_duration
 from stagetui.domain.ids import environment_id
 from stagetui.domain.models import Strategy
@@ -84,5 +86,9 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     for detail in details:
         env = detail.view.environment
         ctx.show(f"  {env.id:<22} {env.endpoint or env.status_detail}")
-    ctx.note("next: stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID · stagetui gc")
+    ctx.note(
+        "next: stagetui (the UI) · stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID"
+    )
+    if args.open_ui and sys.stdin.isatty() and sys.stdout.isatty():
+        run_tui(args, ctx)
     return exit_codes.OK if ok else exit_codes.FAILED

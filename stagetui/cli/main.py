@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--branch", default="main", help="branch name for the demo environments (default: main)"
     )
     demo.add_argument("--ttl", help="lifetime of the demo environments (default from config)")
+    demo.add_argument(
+        "--open-ui", action="store_true", help="then open the terminal UI on them (when on a terminal)"
+    )
     return parser
 
 
