@@ -25,7 +25,9 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec("filter", "slash", "filter", "Filter", "Show only environments matching text"),
     BindingSpec("sort", "s", "sort", "Sort", "Sort by the next column"),
     BindingSpec("sort-reverse", "S", "sort_reverse", "Reverse", "Reverse the sort order", show=False),
-    BindingSpec("refresh-snapshot", "R", "refresh_snapshot", "Snapshot", "Rebuild the golden snapshot"),
+    BindingSpec(
+        "refresh-snapshot", "R", "refresh_snapshot", "Snapshot", "Rebuild the golden snapshot", show=False
+    ),
     BindingSpec("reload", "ctrl+r", "reload", "Reload", "Reconcile with the runtimes now", show=False),
     BindingSpec(
         "collect-garbage",

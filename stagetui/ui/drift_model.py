@@ -27,7 +27,7 @@ class DriftNode:
         return node
 
 
-def _value(value: object, width: int = 32) -> str:
+def _value(value: object, width: int = 24) -> str:
     text = "—" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 

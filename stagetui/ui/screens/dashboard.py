@@ -122,6 +122,7 @@ class DashboardScreen(Screen[None]):
     def _redraw_panels(self) -> None:
         now = self.backend.now()
         self.query_one("#provisioning", ProvisioningPanel).redraw(now)
+        self.query_one("#provisioning-box").set_class(not self.tracker.runs, "-idle")
         self.query_one("#freshness", FreshnessPanel).show(self.table.views.values())
         flying = self.tracker.in_flight
         count = len(self.table.views)

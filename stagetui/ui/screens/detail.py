@@ -108,7 +108,8 @@ class DetailScreen(Screen[None]):
         total = sum(s.seconds for s in provision) or 1.0
         slowest = max(provision, key=lambda s: s.seconds, default=None)
         for step in detail.steps:
-            mark = MARKS[step.outcome][0]
+            symbol, tone = MARKS[step.outcome]
+            mark = toned(self.app, symbol, Tone(tone.removeprefix("$")))
             name = step.name if step.phase is StepPhase.PROVISION else f"{step.phase.value}: {step.name}"
             share = f"{step.seconds / total:.0%}" if step.phase is StepPhase.PROVISION else ""
             label = toned(self.app, name, Tone.ACCENT) if step is slowest else name

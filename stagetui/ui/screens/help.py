@@ -24,11 +24,13 @@ class HelpScreen(ModalScreen[None]):
                 "Key bindings  (also: ctrl+p for the command palette; mouse works too)", id="help-title"
             )
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
-            table.add_columns("key", "action", "what it does", "id")
+            table.add_columns("key", "action", "id", "what it does")
             for spec in BINDINGS:
-                table.add_row(self.keymap.get(spec.id, spec.key), spec.description, spec.tooltip, spec.id)
-            table.add_row("↑ ↓ / j k", "Move", "Select an environment", "-")
-            table.add_row("click header", "Sort", "Sort by that column (click again to reverse)", "-")
+                keys = self.keymap.get(spec.id, spec.key).split(",")
+                shown = " ".join(self.app.get_key_display(Binding(key.strip(), "")) for key in keys)
+                table.add_row(shown, spec.description, spec.id, spec.tooltip)
+            table.add_row("↑ ↓", "Move", "-", "Select an environment")
+            table.add_row("click header", "Sort", "-", "Sort by that column (click again to reverse)")
             yield table
 
     def action_close(self) -> None:

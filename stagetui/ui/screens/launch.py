@@ -18,9 +18,9 @@ from stagetui.service.errors import ServiceError
 from stagetui.service.provisioning import UpRequest
 
 STRATEGY_HELP = {
-    Strategy.FULL_CLONE: "full clone — all of production, masked; slowest",
-    Strategy.SNAPSHOT: "snapshot — golden copy, restored by file copy",
-    Strategy.CONTAINERIZED: "containerized — subset + config from code; seconds",
+    Strategy.FULL_CLONE: "full_clone — all data, masked; slowest",
+    Strategy.SNAPSHOT: "snapshot — golden copy; minutes old",
+    Strategy.CONTAINERIZED: "containerized — subset + template; fastest",
 }
 
 

@@ -10,24 +10,34 @@ from textual.widgets import Static
 from stagetui.service.queries import EnvironmentView
 from stagetui.ui.view_models import freshness_rows
 
-BAR_WIDTH = 14
+MAX_BAR_WIDTH = 14
 
 
 class FreshnessPanel(Static):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._views: list[EnvironmentView] = []
+
+    def on_resize(self) -> None:
+        # Lines are fitted to the width: draw again once the final width (scrollbar included) is known.
+        self.show(self._views)
+
     def show(self, views: Iterable[EnvironmentView]) -> None:
-        rows = freshness_rows(list(views))
+        self._views = list(views)
+        rows = freshness_rows(self._views)
         if not rows:
             self.update(Content.from_markup("[$text-muted]no environments"))
             return
         lines = []
         label_width = max(len(row.label) for row in rows)
-        # The id takes what the bar and the label leave of the panel's width.
-        id_width = max(
-            8, min(max(len(r.environment_id) for r in rows), self.size.width - BAR_WIDTH - label_width - 2)
-        )
+        longest_id = max(len(r.environment_id) for r in rows)
+        # Share the width: the bar shrinks on narrow panels before the ids do.
+        width = self.size.width or 80
+        bar_width = max(4, min(MAX_BAR_WIDTH, width - label_width - longest_id - 2, width // 4))
+        id_width = max(8, min(longest_id, width - bar_width - label_width - 2))
         for row in rows:
-            filled = BAR_WIDTH if row.share is None else min(BAR_WIDTH, round(row.share * BAR_WIDTH))
-            bar = ("░" * BAR_WIDTH) if row.share is None else "█" * filled + "░" * (BAR_WIDTH - filled)
+            filled = bar_width if row.share is None else min(bar_width, round(row.share * bar_width))
+            bar = ("░" * bar_width) if row.share is None else "█" * filled + "░" * (bar_width - filled)
             name = (
                 row.environment_id
                 if len(row.environment_id) <= id_width

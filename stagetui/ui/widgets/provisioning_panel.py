@@ -98,7 +98,7 @@ class ProvisioningPanel(Static):
     def redraw(self, now: datetime) -> None:
         runs = self.tracker.visible(now)
         if not runs:
-            self.update(Content.from_markup("[$text-muted]nothing provisioning — press [b]n[/b] to launch"))
+            self.update(Content.from_markup("[$text-muted]idle · [b]n[/b] launches"))
             return
         room = self.parent.size.height if isinstance(self.parent, Widget) else 0
         needed = sum(len(run.steps) + 2 for run in runs)
