@@ -81,7 +81,7 @@ class StagetuiApp(App[None]):
         env = result.environment
         if result.ok:
             took = format_duration(env.provision_seconds)
-            self.notify(f"{env.id} ready in {took}\n{env.endpoint}", title="environment ready")
+            self.notify(f"{env.id} ready in {took}\n{env.endpoint}", title="environment ready", timeout=4)
         else:
             self.notify(env.status_detail, title=f"{env.id} failed", severity="error", timeout=15)
 

@@ -79,6 +79,23 @@ SEVERITY_TONES = {"critical": Tone.ERROR, "major": Tone.ERROR, "minor": Tone.WAR
 STRATEGY_SHORT = {"full_clone": "clone", "snapshot": "snapshot", "containerized": "container"}
 
 
+def format_age(delta: timedelta) -> str:
+    """Ages at the resolution a dashboard needs: seconds only in the first minute. Coarser text changes
+    less often, so the once-a-second tick rewrites (and re-renders) few cells."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return format_duration(delta)
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return format_duration(timedelta(seconds=seconds - seconds % 60))
+
+
+def current_freshness(view: EnvironmentView, now: datetime) -> Freshness:
+    """Freshness at `now` (a view's own was computed when it was loaded)."""
+    env = view.environment
+    return assess_freshness(env.data_as_of, env.max_data_age, now)
+
+
 def format_target(delta: timedelta) -> str:
     """Targets are round numbers: 24h, 36h, 30m, 7d."""
     seconds = int(delta.total_seconds())
@@ -93,7 +110,7 @@ def freshness_cell(freshness: Freshness) -> Cell:
     if freshness.age is None:
         return Cell("n/a", tone, -1.0)
     target = f"/{format_target(freshness.max_age)}" if freshness.max_age else ""
-    return Cell(f"{format_duration(freshness.age)}{target}", tone, freshness.age.total_seconds())
+    return Cell(f"{format_age(freshness.age)}{target}", tone, freshness.age.total_seconds())
 
 
 def drift_cell(view: EnvironmentView) -> Cell:
@@ -125,13 +142,11 @@ def environment_cells(view: EnvironmentView, now: datetime, costs: CostModel) ->
         ),
         "runtime": Cell(env.runtime, Tone.NORMAL, env.runtime),
         "status": Cell(status, STATUS_TONES[view.status], view.status.value),
-        "age": Cell(
-            format_duration(now - env.created_at), Tone.NORMAL, (now - env.created_at).total_seconds()
-        ),
-        "freshness": freshness_cell(view.freshness),
+        "age": Cell(format_age(now - env.created_at), Tone.NORMAL, (now - env.created_at).total_seconds()),
+        "freshness": freshness_cell(current_freshness(view, now)),
         "drift": drift_cell(view),
         "cost": Cell(format_money(cost, costs.currency), Tone.NORMAL, cost),
-        "ttl": Cell(format_duration(ttl), ttl_tone, ttl.total_seconds()),
+        "ttl": Cell(format_age(ttl) if ttl.total_seconds() > 0 else "expired", ttl_tone, ttl.total_seconds()),
     }
     return {key: cells[key] for key in COLUMN_KEYS}
 
@@ -171,15 +186,13 @@ class FreshnessRow:
     tone: Tone
 
 
-def freshness_rows(views: Sequence[EnvironmentView]) -> list[FreshnessRow]:
+def freshness_rows(views: Sequence[EnvironmentView], now: datetime) -> list[FreshnessRow]:
     """Most urgent first: stale, then aging, then fresh, then unknown."""
-    rows = [
-        FreshnessRow(
-            v.environment.id, v.freshness.share_of_target, freshness_cell(v.freshness).text,
-            FRESHNESS_TONES[v.freshness.status],
-        )
-        for v in views
-    ]  # fmt: skip
+    rows = []
+    for view in views:
+        freshness = current_freshness(view, now)
+        cell = freshness_cell(freshness)
+        rows.append(FreshnessRow(view.environment.id, freshness.share_of_target, cell.text, cell.tone))
     return sorted(rows, key=lambda r: (r.share is None, -(r.share or 0.0), r.environment_id))
 
 

@@ -39,6 +39,9 @@ from stagetui.ui.widgets.environments_table import EnvironmentsTable
 from stagetui.ui.widgets.freshness_panel import FreshnessPanel
 from stagetui.ui.widgets.provisioning_panel import ProvisioningPanel
 
+PANEL_FRAME = 0.15
+"""Seconds between panel redraws while events stream in."""
+
 
 def dashboard_bindings() -> list[Binding]:
     return [
@@ -59,6 +62,7 @@ class DashboardScreen(Screen[None]):
         self.backend = backend
         self.tracker = ProvisioningTracker()
         self._drift_uid: str | None = None
+        self._panels_dirty = True
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,6 +84,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#environments", EnvironmentsTable).border_title = "Environments"
         self.query_one("#environments").focus()
         self.set_interval(1.0, self._tick)
+        self.set_interval(PANEL_FRAME, self._flush_panels)
         interval = self.backend.config.ui.refresh_interval.total_seconds()
         self.set_interval(interval, self.action_reload)
         self.action_reload()
@@ -98,6 +103,7 @@ class DashboardScreen(Screen[None]):
         kept = [v for uid, v in table.views.items() if uid in in_flight]
         table.sync([*message.views, *kept], self.backend.now())
         self._redraw_panels()
+        self._flush_panels()  # a reconciliation is rare: show it at once
         self._follow_selection()
 
     def on_service_event(self, message: ServiceEvent) -> None:
@@ -120,10 +126,18 @@ class DashboardScreen(Screen[None]):
         self._redraw_panels()
 
     def _redraw_panels(self) -> None:
+        """Ask for a redraw. Panels redraw at most every PANEL_FRAME seconds however many events arrive:
+        twenty environments provisioning send hundreds of events a second."""
+        self._panels_dirty = True
+
+    def _flush_panels(self) -> None:
+        if not self._panels_dirty:
+            return
+        self._panels_dirty = False
         now = self.backend.now()
         self.query_one("#provisioning", ProvisioningPanel).redraw(now)
         self.query_one("#provisioning-box").set_class(not self.tracker.runs, "-idle")
-        self.query_one("#freshness", FreshnessPanel).show(self.table.views.values())
+        self.query_one("#freshness", FreshnessPanel).show(self.table.views.values(), now)
         flying = self.tracker.in_flight
         count = len(self.table.views)
         plural = "" if count == 1 else "s"

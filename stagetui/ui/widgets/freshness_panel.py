@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from textual.content import Content
 from textual.widgets import Static
@@ -17,14 +18,16 @@ class FreshnessPanel(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._views: list[EnvironmentView] = []
+        self._now: datetime | None = None
 
     def on_resize(self) -> None:
         # Lines are fitted to the width: draw again once the final width (scrollbar included) is known.
-        self.show(self._views)
+        if self._now is not None:
+            self.show(self._views, self._now)
 
-    def show(self, views: Iterable[EnvironmentView]) -> None:
-        self._views = list(views)
-        rows = freshness_rows(self._views)
+    def show(self, views: Iterable[EnvironmentView], now: datetime) -> None:
+        self._views, self._now = list(views), now
+        rows = freshness_rows(self._views, now)
         if not rows:
             self.update(Content.from_markup("[$text-muted]no environments"))
             return
