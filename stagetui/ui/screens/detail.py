@@ -15,6 +15,7 @@ from stagetui.domain.durations import format_duration
 from stagetui.domain.models import StepPhase
 from stagetui.service.api import StagetuiService
 from stagetui.service.errors import ServiceError
+from stagetui.service.events import EnvironmentChanged, StepFinished
 from stagetui.service.queries import EnvironmentDetail
 from stagetui.ui.drift_model import drift_tree
 from stagetui.ui.messages import DetailLoaded, ServiceEvent
@@ -78,7 +79,9 @@ class DetailScreen(Screen[None]):
             self.post_message(DetailLoaded(self.uid, None, str(error)))
 
     def on_service_event(self, message: ServiceEvent) -> None:
-        if message.event.environment_uid == self.uid:
+        # Reload on what changes the detail (a finished step, a new status), not on every progress tick.
+        event = message.event
+        if event.environment_uid == self.uid and isinstance(event, StepFinished | EnvironmentChanged):
             self.action_reload()
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
