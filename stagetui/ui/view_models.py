@@ -57,6 +57,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("age", "AGE", 6, time_dependent=True),
     Column("cost", "COST", 7, time_dependent=True),
     Column("runtime", "RUNTIME", 7),
+    Column("branch", "BRANCH"),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 
@@ -141,6 +142,7 @@ def environment_cells(view: EnvironmentView, now: datetime, costs: CostModel) ->
             STRATEGY_SHORT.get(env.strategy.value, env.strategy.value), Tone.NORMAL, env.strategy.value
         ),
         "runtime": Cell(env.runtime, Tone.NORMAL, env.runtime),
+        "branch": Cell(env.branch, Tone.MUTED, env.branch),
         "status": Cell(status, STATUS_TONES[view.status], view.status.value),
         "age": Cell(format_age(now - env.created_at), Tone.NORMAL, (now - env.created_at).total_seconds()),
         "freshness": freshness_cell(current_freshness(view, now)),

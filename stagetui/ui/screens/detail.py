@@ -68,7 +68,9 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#detail-steps", DataTable).add_columns("", "step", "time", "share", "detail")
-        self.query_one("#detail-history", DataTable).add_columns("when", "check", "ok", "summary")
+        self.query_one("#detail-history", DataTable).add_columns(
+            "when", "check", "ok", "data age then", "summary"
+        )
         self.action_reload()
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
@@ -100,8 +102,12 @@ class DetailScreen(Screen[None]):
         )
         history = self.query_one("#detail-history", DataTable)
         history.clear()
+        as_of = detail.view.environment.data_as_of
         for check in reversed(detail.checks):
-            history.add_row(f"{check.at:%m-%d %H:%M:%S}", check.kind, "✓" if check.ok else "✗", check.summary)
+            age = format_duration(check.at - as_of) if as_of else "n/a"
+            history.add_row(
+                f"{check.at:%m-%d %H:%M:%S}", check.kind, "✓" if check.ok else "✗", age, check.summary
+            )
         self.query_one("#detail-facts", Static).border_title = detail.view.status.value
 
     def _steps(self, detail: EnvironmentDetail) -> None:
