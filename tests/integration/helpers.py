@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,3 +74,21 @@ def kill_leftovers(state: Path) -> None:
             os.killpg(json.loads(process_file.read_text())["pid"], signal.SIGKILL)
         except (OSError, ValueError, KeyError):
             continue
+
+
+def start_hanging_up(config: Path, state: Path, branch: str, strategy: str) -> subprocess.Popen[bytes]:
+    """Start `stagetui up` that hangs in health_check (a failpoint), once its service is listening:
+    a provisioning run caught at a known point, to kill or to race against."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagetui", "--config", str(config), "up", branch, "--strategy", strategy],
+        env={**os.environ, "STAGETUI_FAILPOINTS": "health_check:hang"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any((state / "environments").glob("*/service.port")):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise AssertionError("the provisioning run never reached its service")
+        time.sleep(0.05)
+    return process

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cli
+from tests.integration.helpers import cli, start_hanging_up
 
 pytestmark = pytest.mark.integration
 
@@ -99,32 +100,8 @@ def test_a_bad_mask_key_is_bad_input(small_config: Path, state_dir: Path) -> Non
 def test_down_refuses_an_environment_another_live_process_is_provisioning(
     small_config: Path, state_dir: Path
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stagetui",
-            "--config",
-            str(small_config),
-            "up",
-            "busy",
-            "-s",
-            "containerized",
-        ],
-        env={**os.environ, "STAGETUI_FAILPOINTS": "health_check:hang"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_hanging_up(small_config, state_dir, "busy", "containerized")
     try:
-        deadline = time.monotonic() + 60
-        while not any((state_dir / "environments").glob("*/service.port")) and time.monotonic() < deadline:
-            time.sleep(0.05)
         refused = cli(small_config, "down", "busy")
         assert refused.code == 4 and "provisioning by process" in refused.stderr
         assert cli(small_config, "gc", "--json").json()["actions"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import cli, processes_of
+from tests.integration.helpers import cli, processes_of, start_hanging_up
 
 pytestmark = pytest.mark.integration
 
@@ -29,27 +28,9 @@ def test_kill_9_mid_provision_is_found_interrupted_and_gc_removes_everything(
     small_config: Path, state_dir: Path
 ) -> None:
     environments = state_dir / "environments"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stagetui",
-            "--config",
-            str(small_config),
-            "up",
-            "crash",
-            "--strategy",
-            "full_clone",
-        ],
-        env={**os.environ, "STAGETUI_FAILPOINTS": "health_check:hang"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(lambda: any(environments.glob("*/service.port")))
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    process = start_hanging_up(small_config, state_dir, "crash", "full_clone")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
     env_id = next(environments.iterdir()).name
     assert processes_of(env_id), "the service outlives the killed CLI"
 
