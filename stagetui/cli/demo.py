@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -69,8 +70,8 @@ def comparison_table(details: list[EnvironmentDetail], now: datetime) -> Table:
 
 def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     service = ctx.service
-    ctx.note(f"state directory: {service.core.paths.root}")
-    ctx.note(f"provisioning branch [bold]{args.branch}[/] with each strategy on the local runtime …")
+    ctx.note(f"state directory: {escape(str(service.core.paths.root))}")
+    ctx.note(f"provisioning branch [bold]{escape(args.branch)}[/] with each strategy on the local runtime …")
     with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
         references = asyncio.run(_provision_all(service, args.branch, args.ttl, ctx))
     details = [service.detail(reference) for reference in references]
@@ -85,7 +86,7 @@ def run_demo(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.show("")
     for detail in details:
         env = detail.view.environment
-        ctx.show(f"  {env.id:<22} {env.endpoint or env.status_detail}")
+        ctx.show(f"  {env.id:<22} {escape(env.endpoint or env.status_detail)}")
     ctx.note(
         "next: stagetui (the UI) · stagetui ls · stagetui show ID · curl ENDPOINT/stats · stagetui down ID"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from rich.markup import escape
+
 from stagetui.cli import exit_codes, serialize
 from stagetui.cli.context import CliContext
 from stagetui.cli.progress import ProgressReporter
@@ -21,7 +23,9 @@ def run_up(args: argparse.Namespace, ctx: CliContext) -> int:
         ttl=args.ttl,
         owner=args.owner,
     )
-    ctx.note(f"provisioning [bold]{request.branch}[/] with {request.strategy.value} on {request.runtime} …")
+    ctx.note(
+        f"provisioning [bold]{escape(request.branch)}[/] with {request.strategy.value} on {request.runtime} …"
+    )
     with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
         result = asyncio.run(service.up(request))
     detail = service.detail(result.environment.id if result.ok else result.environment.uid)
@@ -89,7 +93,7 @@ def run_gc(args: argparse.Namespace, ctx: CliContext) -> int:
         verb = "would remove" if args.dry_run else "removed"
         for action in actions:
             if action.error:
-                ctx.show(f"[red]✗[/] {action.environment_id} ({action.reason}): {action.error}")
+                ctx.show(f"[red]✗[/] {action.environment_id} ({action.reason}): {escape(action.error)}")
             else:
                 ctx.show(
                     f"[green]✓[/] {verb} {action.environment_id} ({action.reason}): "

@@ -11,6 +11,10 @@ CONFLICT = 4
 """The environment exists already, or a reference matches several."""
 STATE_ERROR = 5
 """The state directory's store is locked, corrupted or from a newer stagetui."""
+BUDGET_EXCEEDED = 6
+"""`stagetui budget`: a daily or monthly budget is exceeded."""
+TARGET_MISSED = 7
+"""`stagetui bench --fail-on-miss`: a benchmark misses its target."""
 INTERRUPTED = 130
 """Ctrl-C: in-flight provisioning was rolled back."""
 
@@ -21,4 +25,6 @@ DESCRIPTION = """exit codes:
   3    no environment matches the reference
   4    conflict: the environment exists already, or the reference is ambiguous
   5    state error: the store is locked by another process, corrupted, or newer
+  6    a budget is exceeded (stagetui budget)
+  7    a benchmark misses its target (stagetui bench --fail-on-miss)
   130  interrupted (Ctrl-C); in-flight provisioning was rolled back"""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.markup import escape
 
 from stagetui import __version__
-from stagetui.cli import exit_codes
+from stagetui.cli import cycle_commands, exit_codes, note_commands
 from stagetui.cli.context import CliContext
 from stagetui.cli.demo import run_demo
 from stagetui.cli.environment_commands import run_down, run_gc, run_ls, run_show, run_up
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     command("keys", run_keys, "list the UI's key bindings with their ids (for ui.keymap)")
+
+    cycle_commands.register(commands, _json_flag)
+    note_commands.register(commands, _json_flag)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(

@@ -34,7 +34,7 @@ def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.json_output:
         ctx.emit_json({"file": str(path), "ok": True, "summary": summary})
     else:
-        ctx.show(f"[green]✓[/] {path} is valid: {summary}")
+        ctx.show(f"[green]✓[/] {escape(str(path))} is valid: {summary}")
     return exit_codes.OK
 
 

@@ -70,7 +70,8 @@ def environments_table(views: list[EnvironmentView], now: datetime, *, wide: boo
         if not view.recorded:
             status.append("?", style="dim")
         freshness = freshness_text(view.freshness) if wide else freshness_age(view.freshness)
-        extra = (env.branch, env.strategy.value, env.runtime, env.owner) if wide else ()
+        # Text, not str: branch names and owners are user input and must never be read as Rich markup.
+        extra = (Text(env.branch), env.strategy.value, env.runtime, Text(env.owner)) if wide else ()
         table.add_row(
             env.id,
             *extra,
@@ -109,7 +110,7 @@ def steps_table(steps: list[StepRecord], title: str = "Steps") -> Table:
             Text(name, style=name_style),
             format_duration(step.seconds),
             share,
-            step.detail,
+            Text(step.detail),
         )
     return table
 
@@ -123,12 +124,12 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
     if env.status_detail:
         status.append(f"  {env.status_detail}", style="dim")
     rows: list[tuple[str, RenderableType]] = [
-        ("environment", f"{env.id}  (branch {env.branch}, uid {env.uid[:8]})"),
-        ("strategy", f"{env.strategy.value} on {env.runtime}, owner {env.owner}"),
+        ("environment", Text(f"{env.id}  (branch {env.branch}, uid {env.uid[:8]})")),
+        ("strategy", Text(f"{env.strategy.value} on {env.runtime}, owner {env.owner}")),
         ("status", status),
         ("endpoint", env.endpoint or "-"),
         ("provisioned in", format_duration(env.provision_seconds)),
-        ("data", env.data_source or "-"),
+        ("data", Text(env.data_source or "-")),
         ("freshness", freshness_text(view.freshness)),
         ("drift", drift_text(view)),
         ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),
@@ -170,9 +171,9 @@ def drift_table(result: dict[str, object]) -> Table:
             Text(str(item.get("path")), style=style),
             str(item.get("kind")),
             Text(severity, style=style),
-            _short(item.get("production")),
-            _short(item.get("environment")),
-            approval_text,
+            Text(_short(item.get("production"))),
+            Text(_short(item.get("environment"))),
+            Text(approval_text),
         )
     return table
 

@@ -22,6 +22,7 @@ from pydantic import (
 
 from stagetui.config.keymap import BINDING_IDS
 from stagetui.domain.anonymize import MaskKind
+from stagetui.domain.benchmarks import Aggregation, Benchmark, Direction, Scope
 from stagetui.domain.drift import Severity
 from stagetui.domain.durations import format_duration, parse_duration
 from stagetui.domain.models import Strategy
@@ -191,24 +192,35 @@ class DriftConfig(_Section):
     """Approved differences (the allowlist)."""
 
 
+class BudgetsConfig(_Section):
+    daily: float | None = Field(default=None, gt=0)
+    """Limit for one calendar day (UTC) of all environments' cost; unset = no daily budget."""
+    monthly: float | None = Field(default=None, gt=0)
+    """Limit for one calendar month (UTC); unset = no monthly budget."""
+    warn_at: float = Field(default=0.8, gt=0, le=1)
+    """Share of a budget at which a warning is raised before it is exceeded."""
+
+
 class CostConfig(_Section):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     """ISO currency code the prices are in."""
-    hourly: dict[Strategy, float] = Field(
+    hourly: dict[str, dict[Strategy, float]] = Field(
         default_factory=lambda: {
-            Strategy.FULL_CLONE: 0.60,
-            Strategy.SNAPSHOT: 0.25,
-            Strategy.CONTAINERIZED: 0.04,
+            "local": {Strategy.FULL_CLONE: 0.60, Strategy.SNAPSHOT: 0.25, Strategy.CONTAINERIZED: 0.04}
         }
     )
-    """Compute price per environment-hour, by strategy."""
+    """Compute price per environment-hour, by runtime and then strategy."""
     storage_gb_month: float = Field(default=0.10, ge=0)
     """Storage price per GB of environment data per month."""
+    budgets: BudgetsConfig = BudgetsConfig()
+    """Spending limits across all environments, with alerts."""
 
     @field_validator("hourly")
     @classmethod
-    def _no_negative_prices(cls, value: dict[Strategy, float]) -> dict[Strategy, float]:
-        negative = [s.value for s, price in value.items() if price < 0]
+    def _no_negative_prices(cls, value: dict[str, dict[Strategy, float]]) -> dict[str, dict[Strategy, float]]:
+        negative = [
+            f"{runtime}.{s.value}" for runtime, prices in value.items() for s, p in prices.items() if p < 0
+        ]
         if negative:
             raise ValueError(f"prices cannot be negative: {', '.join(negative)}")
         return value
@@ -233,6 +245,92 @@ class UiConfig(_Section):
         empty = [binding for binding, keys in value.items() if not keys.strip()]
         if empty:
             raise ValueError(f"no key given for {', '.join(empty)}")
+        return value
+
+
+METRICS = (
+    "provision.total_seconds",
+    "provision.step_seconds",
+    "data.age_seconds",
+    "drift.unapproved",
+    "integrity.orphans",
+    "cost.per_day",
+    "tests.pass_rate",
+)
+Metric = Literal[
+    "provision.total_seconds",
+    "provision.step_seconds",
+    "data.age_seconds",
+    "drift.unapproved",
+    "integrity.orphans",
+    "cost.per_day",
+    "tests.pass_rate",
+]
+
+
+class ScopeConfig(_Section):
+    strategy: Strategy | None = None
+    """Only environments of this strategy; unset = any."""
+    runtime: str | None = None
+    """Only environments on this runtime; unset = any."""
+    branch: str | None = None
+    """Only branches matching this glob (e.g. `release/*`); unset = any."""
+
+
+class BenchmarkConfig(_Section):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Short name, used on the command line (`stagetui bench baseline NAME`)."""
+    description: str = ""
+    """What it means, in words."""
+    metric: Metric
+    """provision.total_seconds, provision.step_seconds (with `step`), data.age_seconds, drift.unapproved,
+    integrity.orphans, cost.per_day or tests.pass_rate."""
+    step: str | None = None
+    """For provision.step_seconds: which step."""
+    aggregation: Aggregation = Aggregation.MEDIAN
+    """median, p90, p95, max, mean, or share_under (the share of samples at or under `limit`)."""
+    limit: float | None = None
+    """For share_under: the threshold in the metric's unit (e.g. 300 seconds)."""
+    target: float
+    """The value to reach."""
+    direction: Direction = Direction.LOWER_IS_BETTER
+    """lower or higher: which way is better."""
+    scope: ScopeConfig = ScopeConfig()
+    """Which environments count."""
+    baseline: float | None = None
+    """The value before improvement work began (`stagetui bench baseline NAME --save` records one)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BenchmarkConfig:
+        self.to_benchmark()  # the domain's own checks, reported against this entry
+        return self
+
+    def to_benchmark(self) -> Benchmark:
+        scope = Scope(self.scope.strategy, self.scope.runtime, self.scope.branch)
+        return Benchmark(
+            self.name, self.metric, self.aggregation, self.target, self.direction, scope, self.step,
+            self.limit, self.baseline, self.description,
+        )  # fmt: skip
+
+
+class CycleConfig(_Section):
+    current_window: PositiveDuration = timedelta(days=7)
+    """A benchmark's current value is taken over this recent window."""
+    baseline_window: PositiveDuration = timedelta(days=14)
+    """Baselines (of benchmarks, before experiments) are taken over this window."""
+    min_samples: int = Field(default=20, ge=1)
+    """Fewer samples than this in a baseline window raises a warning."""
+    peak_hours: tuple[int, int] = (9, 18)
+    """Working hours [start, end) (local time) a baseline should include samples from."""
+    utc_offset_hours: int = Field(default=0, ge=-12, le=14)
+    """The team's offset from UTC, for peak hours."""
+
+    @field_validator("peak_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not 0 <= start < end <= 24:
+            raise ValueError("peak_hours must be [start, end) with 0 <= start < end <= 24")
         return value
 
 
@@ -275,6 +373,20 @@ class StagetuiConfig(_Section):
     """Hybrid policy: test tier to strategy."""
     cost: CostConfig = CostConfig()
     """Price list for cost estimates."""
+    benchmarks: list[BenchmarkConfig] = Field(default_factory=list)
+    """Benchmarks with targets (more can be added from the UI; those live in the store)."""
+    cycle: CycleConfig = CycleConfig()
+    """Windows and thresholds of the improvement cycle (benchmarks, baselines, experiments)."""
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_benchmarks(cls, value: list[BenchmarkConfig]) -> list[BenchmarkConfig]:
+        names = [b.name for b in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"benchmark names must be unique: {', '.join(duplicates)}")
+        return value
+
     ui: UiConfig = UiConfig()
     """The terminal UI."""
 

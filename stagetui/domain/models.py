@@ -124,6 +124,8 @@ class MetricSample:
     runtime: str
     branch: str
     step: str | None = None
+    experiment: str | None = None
+    """Id of the experiment that was running (and in scope) when the sample was taken."""
 
 
 @dataclass(frozen=True)

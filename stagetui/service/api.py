@@ -5,14 +5,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.golden_store import GoldenSnapshot
 from stagetui.data.production import ensure_production
-from stagetui.domain.cost import CostModel
+from stagetui.domain.baselines import BaselineAssessment
+from stagetui.domain.benchmarks import Benchmark, BenchmarkStatus
+from stagetui.domain.cost import BudgetStatus, CostModel
 from stagetui.domain.durations import InvalidDurationError, parse_duration
+from stagetui.domain.experiments import Experiment, ExperimentResult
 from stagetui.domain.models import Strategy
-from stagetui.service import provisioning, queries, snapshots, teardown
+from stagetui.domain.notes import Note
+from stagetui.service import (
+    benchmarks,
+    budget,
+    compare,
+    experiments,
+    notes,
+    provisioning,
+    queries,
+    snapshots,
+    teardown,
+)
+from stagetui.service.compare import StrategyComparison
 from stagetui.service.core import Clock, ServiceCore, open_core, utc_now
 from stagetui.service.errors import BadInputError
 from stagetui.service.events import EventBus
@@ -41,8 +57,7 @@ class StagetuiService:
 
     @property
     def cost_model(self) -> CostModel:
-        cost = self.config.cost
-        return CostModel(cost.currency, dict(cost.hourly), cost.storage_gb_month)
+        return self.core.cost_model
 
     @property
     def runtime_names(self) -> list[str]:
@@ -113,3 +128,61 @@ class StagetuiService:
 
     def snapshots(self) -> list[GoldenSnapshot]:
         return snapshots.list_snapshots(self.core)
+
+    # --- the improvement cycle ----------------------------------------------------------------------
+    def benchmarks(self) -> list[benchmarks.DefinedBenchmark]:
+        return benchmarks.defined(self.core)
+
+    def benchmark_names(self) -> set[str]:
+        return {item.benchmark.name for item in benchmarks.defined(self.core)}
+
+    def benchmark_statuses(self) -> list[BenchmarkStatus]:
+        return benchmarks.statuses(self.core)
+
+    def assess_baseline(self, name: str, *, save: bool = False) -> BaselineAssessment:
+        assessment = benchmarks.assess(self.core, name)
+        if save:
+            benchmarks.save_baseline(self.core, name, assessment)
+        return assessment
+
+    def add_benchmark(self, benchmark: Benchmark) -> None:
+        benchmarks.add(self.core, benchmark)
+
+    def remove_benchmark(self, name: str) -> None:
+        benchmarks.remove(self.core, name)
+
+    def experiments(self) -> list[Experiment]:
+        return experiments.all_experiments(self.core)
+
+    def experiment_names(self) -> set[str]:
+        return {e.id for e in experiments.all_experiments(self.core)} | {
+            e.name for e in experiments.all_experiments(self.core)
+        }
+
+    def start_experiment(self, name: str, **details: Any) -> Experiment:
+        return experiments.start(self.core, name, **details)
+
+    def stop_experiment(self, reference: str, *, cancel: bool = False) -> Experiment:
+        return experiments.stop(self.core, reference, cancel=cancel)
+
+    def experiment_result(self, reference: str) -> ExperimentResult:
+        return experiments.result(self.core, reference)
+
+    def compare(self) -> list[StrategyComparison]:
+        return compare.compare(self.core)
+
+    def budgets(self) -> list[BudgetStatus]:
+        return budget.budgets(self.core)
+
+    def notes(self) -> list[Note]:
+        return notes.list_notes(self.core)
+
+    def add_note(self, title: str, body: str, **links: Any) -> Note:
+        return notes.add_note(
+            self.core,
+            title,
+            body,
+            known_benchmarks=self.benchmark_names(),
+            known_experiments=self.experiment_names(),
+            **links,
+        )

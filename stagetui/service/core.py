@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.golden_store import GoldenStore
 from stagetui.data.production import ProductionSource
+from stagetui.domain.cost import CostModel
 from stagetui.domain.models import AuditEntry
 from stagetui.runtimes.base import Runtime
 from stagetui.runtimes.local import LocalRuntime
@@ -61,6 +62,11 @@ class ServiceCore:
         except KeyError:
             known = ", ".join(sorted(self.runtimes))
             raise BadInputError(f"unknown runtime {name!r} (available: {known})") from None
+
+    @property
+    def cost_model(self) -> CostModel:
+        cost = self.config.cost
+        return CostModel(cost.currency, {r: dict(p) for r, p in cost.hourly.items()}, cost.storage_gb_month)
 
     def production(self) -> ProductionSource:
         return production_source(self.config, self.paths, self.clock())

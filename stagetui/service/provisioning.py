@@ -24,6 +24,7 @@ from stagetui.service.errors import BadInputError, ConflictError
 from stagetui.service.events import EnvironmentChanged, EnvironmentQueued
 from stagetui.service.orchestrator import RunOutcome
 from stagetui.service.queries import reconcile
+from stagetui.service.samples import record_samples
 from stagetui.strategies.provision import ProvisionContext
 from stagetui.strategies.registry import strategy_for
 
@@ -130,7 +131,7 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
                 context.drift.count, worst.value if worst else None, context.drift.approved_count, now
             )
         env.orphans = context.integrity.total_orphans if context.integrity else None
-        core.store.add_metrics(_metrics(env, steps, now))
+        record_samples(core, _metrics(core, env, steps, now))
     else:
         env.status = EnvironmentStatus.FAILED
         where = f"{outcome.failed_step}: " if outcome.failed_step else ""
@@ -138,7 +139,7 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
         if outcome.rollback_errors:
             env.status = EnvironmentStatus.INTERRUPTED  # something may be left: gc will find it by label
             env.status_detail += f" with errors ({'; '.join(outcome.rollback_errors)})"
-        core.store.add_metrics([_sample(env, now, "provision.failures", 1.0, outcome.failed_step)])
+        record_samples(core, [_sample(env, now, "provision.failures", 1.0, outcome.failed_step)])
     env.owner_pid = None
     env.updated_at = now
     core.store.save_environment(env)
@@ -152,7 +153,9 @@ def _sample(
     return MetricSample(now, metric, value, env.uid, env.id, env.strategy, env.runtime, env.branch, step)
 
 
-def _metrics(env: Environment, steps: list[StepRecord], now: datetime) -> list[MetricSample]:
+def _metrics(
+    core: ServiceCore, env: Environment, steps: list[StepRecord], now: datetime
+) -> list[MetricSample]:
     samples = [_sample(env, now, "provision.step_seconds", r.seconds, r.name) for r in steps]
     samples.append(_sample(env, now, "provision.total_seconds", env.provision_seconds or 0.0))
     if env.data_as_of is not None:
@@ -161,4 +164,5 @@ def _metrics(env: Environment, steps: list[StepRecord], now: datetime) -> list[M
         samples.append(_sample(env, now, "drift.unapproved", float(env.drift.count)))
     if env.orphans is not None:
         samples.append(_sample(env, now, "integrity.orphans", float(env.orphans)))
+    samples.append(_sample(env, now, "cost.per_day", core.cost_model.per_day(env)))
     return samples

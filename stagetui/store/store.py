@@ -31,6 +31,28 @@ class StoreVersionError(RuntimeError):
     """The store was written by a newer stagetui."""
 
 
+class Collection:
+    def __init__(self, store: Store, path: Path, key: str) -> None:
+        self.store, self.path, self.key = store, path, key
+
+    def put(self, record: dict[str, Any]) -> None:
+        with self.store.table(self.path) as table:
+            table.upsert(record, Query()[self.key] == record[self.key])
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.store.table(self.path) as table:
+            found = table.get(Query()[self.key] == key)
+        return dict(found) if found else None
+
+    def all(self) -> list[dict[str, Any]]:
+        with self.store.table(self.path) as table:
+            return [dict(record) for record in table.all()]
+
+    def delete(self, key: str) -> bool:
+        with self.store.table(self.path) as table:
+            return bool(table.remove(Query()[self.key] == key))
+
+
 class Store:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -40,15 +62,15 @@ class Store:
 
     # --- environments -------------------------------------------------------------------------------
     def save_environment(self, env: Environment) -> None:
-        with self._table(self.directory / "environments.json") as table:
+        with self.table(self.directory / "environments.json") as table:
             table.upsert(records.environment_to_record(env), Query().uid == env.uid)
 
     def environments(self) -> list[Environment]:
-        with self._table(self.directory / "environments.json") as table:
+        with self.table(self.directory / "environments.json") as table:
             return [records.environment_from_record(r) for r in table.all()]
 
     def environment(self, uid: str) -> Environment | None:
-        with self._table(self.directory / "environments.json") as table:
+        with self.table(self.directory / "environments.json") as table:
             found = table.get(Query().uid == uid)
         return records.environment_from_record(dict(found)) if found else None
 
@@ -104,8 +126,13 @@ class Store:
                 "upgrade stagetui"
             )
 
+    def collection(self, name: str, key: str = "id") -> Collection:
+        """A small keyed table in its own file (benchmarks, experiments, notes, outcomes)."""
+        return Collection(self, self.directory / f"{name}.json", key)
+
     @contextmanager
-    def _table(self, path: Path) -> Iterator[Any]:
+    def table(self, path: Path) -> Iterator[Any]:
+        """The TinyDB table in `path`, under the store lock, never cached across processes."""
         with self.lock.hold():
             database = TinyDB(str(path), storage=AtomicJSONStorage)
             try:
@@ -123,7 +150,7 @@ class Store:
             by_partition.setdefault(self._partition(kind, at), []).append(record)
         with self.lock.hold():
             for path, batch in by_partition.items():
-                with self._table(path) as table:
+                with self.table(path) as table:
                     table.insert_multiple(batch)
 
     def _scan(
@@ -135,7 +162,7 @@ class Store:
             for path in sorted((self.directory / "history").glob(f"{kind}-*.json")):
                 if path.name < first:
                     continue
-                with self._table(path) as table:
+                with self.table(path) as table:
                     found.extend(dict(r) for r in table.all() if keep(r))
         if since:
             found = [r for r in found if datetime.fromisoformat(r.get("at") or r["started_at"]) >= since]
