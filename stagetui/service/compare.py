@@ -54,9 +54,10 @@ def compare(core: ServiceCore, now: datetime | None = None) -> list[StrategyComp
     costs, passes = _by_strategy(samples, "cost.per_day"), _by_strategy(samples, "tests.pass_rate")
     counts = {strategy: len(values) for strategy, values in totals.items()}
     pass_rates = {strategy: _median(passes.get(strategy, [])) for strategy in Strategy}
-    predictions = {
-        row.strategy: row for row in prediction_table(pass_rates, test_results.outcomes(core), counts)
-    }
+    known_outcomes = test_results.outcomes(core)
+    # Without any imported outcome there is nothing to predict: "0 per 100" would claim a clean record.
+    table = prediction_table(pass_rates, known_outcomes, counts) if known_outcomes else []
+    predictions = {row.strategy: row for row in table}
     return [
         StrategyComparison(
             strategy=strategy,
