@@ -82,8 +82,10 @@ def run_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
     bench = ctx.service.benchmarks()
     metric = next(b.benchmark for b in bench if b.benchmark.name == args.benchmark)
     value = format_metric_value(metric.metric, assessment.value, metric.aggregation)
-    ctx.show(f"baseline of [bold]{escape(args.benchmark)}[/]: {value} from {assessment.n} samples "
-             f"({assessment.window_start:%Y-%m-%d} to {assessment.window_end:%Y-%m-%d})")  # fmt: skip
+    ctx.show(
+        f"baseline of [bold]{escape(args.benchmark)}[/]: {value} from {assessment.n} samples "
+        f"({assessment.window_start:%Y-%m-%d} to {assessment.window_end:%Y-%m-%d})"
+    )
     if assessment.summary:
         s = assessment.summary
         ctx.show(f"  spread: median {s.median:.4g}, IQR {s.iqr:.4g}, p90 {s.p90:.4g}")

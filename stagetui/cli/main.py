@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.markup import escape
 
 from stagetui import __version__
-from stagetui.cli import cycle_commands, exit_codes, note_commands
+from stagetui.cli import cycle_commands, exit_codes, export_commands, note_commands
 from stagetui.cli.context import CliContext
 from stagetui.cli.demo import run_demo
 from stagetui.cli.environment_commands import run_down, run_gc, run_ls, run_show, run_up
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cycle_commands.register(commands, _json_flag)
     note_commands.register(commands, _json_flag)
+    export_commands.register(commands, _json_flag)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(

@@ -308,9 +308,17 @@ class BenchmarkConfig(_Section):
     def to_benchmark(self) -> Benchmark:
         scope = Scope(self.scope.strategy, self.scope.runtime, self.scope.branch)
         return Benchmark(
-            self.name, self.metric, self.aggregation, self.target, self.direction, scope, self.step,
-            self.limit, self.baseline, self.description,
-        )  # fmt: skip
+            self.name,
+            self.metric,
+            self.aggregation,
+            self.target,
+            self.direction,
+            scope,
+            self.step,
+            self.limit,
+            self.baseline,
+            self.description,
+        )
 
 
 class CycleConfig(_Section):

@@ -69,11 +69,14 @@ class TestRun:
     errors: int
     skipped: int
     seconds: float
+    """The runner's own total `time` where it wrote one (wall time: parallel suites are not summed), else
+    the sum of the suites' and then the cases' times."""
     pass_rate: float | None
     """passed / (tests - skipped); None when nothing ran."""
     failed_cases: tuple[str, ...]
     """`classname.name` of failed and errored cases, the first MAX_FAILED_CASES in file order."""
     flaky: int = 0
+    """Cases counted as passed that failed first and passed on a Surefire rerun: worth a look."""
     flaky_cases: tuple[str, ...] = ()
 
 
@@ -226,7 +229,7 @@ class _Collector:
 
 
 def parse_junit(data: bytes, source: str) -> TestRun:
-    """Read JUnit XML with a `<testsuites>` or `<testsuite>` root, suites nested to any depth.
+    """Read JUnit XML with a `<testsuites>` or `<testsuite>` root, suites nested up to MAX_DEPTH deep.
 
     Raises JUnitError for an empty, oversized or malformed file, a DOCTYPE, or a root that is not JUnit.
     """

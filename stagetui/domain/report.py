@@ -35,17 +35,17 @@ _INDENTED = re.compile(r"^(?: {4,}|\t)")
 @dataclass(frozen=True)
 class StrategyRow:
     strategy: str
-    environments: int
     p50_seconds: float | None
     """Provisioning time, median."""
     p90_seconds: float | None
-    data_age: timedelta | None
-    """Freshness: typical (median) age of the environments' data."""
-    drift_per_env: float | None
-    """Drift: mean number of unapproved config differences from production per environment."""
+    data_age: timedelta | float | None
+    """Freshness: typical (median) age of the environments' data; a float is seconds."""
+    drift: float | None
+    """Typical (median) number of unapproved config differences from production per environment."""
     cost_per_env_day: float | None
     pass_rate: float | None
     """Share of tests that passed among those that ran, 0..1."""
+    environments: int
     best_for: str = ""
 
 
@@ -188,7 +188,7 @@ def _strategies(data: ReportData) -> list[str]:
             format_duration(row.p50_seconds),
             format_duration(row.p90_seconds),
             format_duration(row.data_age),
-            _number(row.drift_per_env),
+            _number(row.drift),
             MISSING
             if row.cost_per_env_day is None
             else _cell(format_money(row.cost_per_env_day, data.currency)),

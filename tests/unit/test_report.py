@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -67,16 +69,16 @@ def _table_rows(markdown: str, after_heading: str) -> list[list[str]]:
     return rows
 
 
-def _data(**overrides: object) -> ReportData:
+def _data(**overrides: Any) -> ReportData:
     base = ReportData(
         title="Test environments: May review",
         generated_at=NOW,
         currency="EUR",
         strategies=(
             StrategyRow(
-                "snapshot", 12, 42.0, 95.5, timedelta(hours=5), 0.25, 1.2, 0.975, "PR checks | fast feedback"
+                "snapshot", 42.0, 95.5, timedelta(hours=5), 0.25, 1.2, 0.975, 12, "PR checks | fast feedback"
             ),
-            StrategyRow("full_clone", 3, 610.0, None, None, None, None, None),
+            StrategyRow("full_clone", 610.0, None, 90.0, None, None, None, 3),
         ),
         benchmarks=(BenchmarkLine("provision p90", 95.5, 120.0, 90.0, "improving", "s"),),
         experiments=(
@@ -90,7 +92,7 @@ def _data(**overrides: object) -> ReportData:
         notes=(RetroNote("Restore was slow #", "experiment: smaller-snapshots", NOW, NOTE_BODY),),
         budget_lines=("snapshot: €84.20 of €100.00 this month (84%)", "full_clone: over budget\nby €12"),
     )
-    return ReportData(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+    return replace(base, **overrides)
 
 
 def test_sections_nest_and_note_headings_are_demoted_below_the_note() -> None:
@@ -127,7 +129,7 @@ def test_tables_keep_their_columns_with_pipes_and_newlines_in_text() -> None:
         "97.5%",
         "PR checks | fast feedback",
     ]
-    assert strategies[2] == ["full_clone", "3", "10m10s", "-", "-", "-", "-", "-", "-"]
+    assert strategies[2] == ["full_clone", "3", "10m10s", "-", "1m30s", "-", "-", "-", "-"]
     assert _table_rows(report, "Benchmarks")[1] == ["provision p90", "95.5 s", "120 s", "90 s", "improving"]
     experiment = _table_rows(report, "Experiments")[1]
     assert experiment[0] == "smaller-snapshots"
