@@ -16,12 +16,12 @@ from stagetui.cli.cycle_format import (
     budget_json,
     comparison_json,
     experiment_json,
-    format_metric_value,
     result_json,
 )
 from stagetui.domain.benchmarks import Aggregation, Scope
 from stagetui.domain.cost import BudgetState, format_money
 from stagetui.domain.durations import format_duration
+from stagetui.domain.metric_format import format_metric
 from stagetui.domain.models import Strategy
 from stagetui.domain.statistics import format_change
 from stagetui.service.compare import StrategyComparison
@@ -51,9 +51,9 @@ def run_bench(args: argparse.Namespace, ctx: CliContext) -> int:
             )
             table.add_row(
                 bench.name,
-                format_metric_value(bench.metric, status.value, bench.aggregation),
-                format_metric_value(bench.metric, bench.baseline, bench.aggregation),
-                format_metric_value(bench.metric, bench.target, bench.aggregation),
+                format_metric(bench.metric, status.value, bench.aggregation),
+                format_metric(bench.metric, bench.baseline, bench.aggregation),
+                format_metric(bench.metric, bench.target, bench.aggregation),
                 Text(label, style=style),
                 str(status.n),
                 *([Text(bench.description)] if wide else []),
@@ -81,7 +81,7 @@ def run_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
         return exit_codes.OK
     bench = ctx.service.benchmarks()
     metric = next(b.benchmark for b in bench if b.benchmark.name == args.benchmark)
-    value = format_metric_value(metric.metric, assessment.value, metric.aggregation)
+    value = format_metric(metric.metric, assessment.value, metric.aggregation)
     ctx.show(
         f"baseline of [bold]{escape(args.benchmark)}[/]: {value} from {assessment.n} samples "
         f"({assessment.window_start:%Y-%m-%d} to {assessment.window_end:%Y-%m-%d})"

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from stagetui.domain.benchmarks import Aggregation, BenchmarkStatus
+from stagetui.domain.benchmarks import BenchmarkStatus
 from stagetui.domain.cost import BudgetStatus
-from stagetui.domain.durations import format_duration
 from stagetui.domain.experiments import Experiment, ExperimentResult
 from stagetui.service.compare import StrategyComparison
 from stagetui.service.cycle_records import experiment_to_record, scope_to_record
-
-SECONDS_METRICS = {"provision.total_seconds", "provision.step_seconds", "data.age_seconds"}
-
-
-def format_metric_value(metric: str, value: float | None, aggregation: Aggregation) -> str:
-    if value is None:
-        return "-"
-    if aggregation is Aggregation.SHARE_UNDER or metric == "tests.pass_rate":
-        return f"{value:.0%}"
-    if metric in SECONDS_METRICS:
-        return format_duration(value)
-    if metric == "cost.per_day":
-        return f"{value:.2f}/day"
-    return f"{value:g}"
 
 
 def benchmark_status_json(status: BenchmarkStatus) -> dict[str, Any]:

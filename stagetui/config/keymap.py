@@ -37,6 +37,16 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Remove expired and leftover environments",
         show=False,
     ),
+    BindingSpec("compare", "c", "compare", "Compare", "Strategies side by side, with plots", show=False),
+    BindingSpec(
+        "benchmarks", "b", "benchmarks", "Benchmarks", "Benchmarks, baselines and targets", show=False
+    ),
+    BindingSpec(
+        "experiments", "e", "experiments", "Experiments", "Start, stop and read experiments", show=False
+    ),
+    BindingSpec(
+        "notes", "N", "notes", "Notes", "Retrospective notes (markdown, saved as you type)", show=False
+    ),
     BindingSpec("help", "question_mark", "help", "Help", "Every key binding", scope="app"),
     BindingSpec(
         "next-theme", "ctrl+t", "next_theme", "Theme", "Switch to the next theme", show=False, scope="app"

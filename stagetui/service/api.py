@@ -15,7 +15,7 @@ from stagetui.domain.benchmarks import Benchmark, BenchmarkStatus
 from stagetui.domain.cost import BudgetStatus, CostModel
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.experiments import Experiment, ExperimentResult
-from stagetui.domain.models import Strategy
+from stagetui.domain.models import MetricSample, Strategy
 from stagetui.domain.notes import Note
 from stagetui.service import (
     benchmarks,
@@ -32,6 +32,7 @@ from stagetui.service.compare import StrategyComparison
 from stagetui.service.core import Clock, ServiceCore, open_core, utc_now
 from stagetui.service.errors import BadInputError
 from stagetui.service.events import EventBus
+from stagetui.store.drafts import Draft
 from stagetui.strategies.golden import RefreshResult
 
 TIERS = ("unit", "integration", "feature", "pre_release")
@@ -168,6 +169,10 @@ class StagetuiService:
     def experiment_result(self, reference: str) -> ExperimentResult:
         return experiments.result(self.core, reference)
 
+    def samples(self, since: datetime) -> list[MetricSample]:
+        """Recorded metric samples since `since` (for plots)."""
+        return self.core.store.metrics(since=since)
+
     def compare(self) -> list[StrategyComparison]:
         return compare.compare(self.core)
 
@@ -176,6 +181,16 @@ class StagetuiService:
 
     def notes(self) -> list[Note]:
         return notes.list_notes(self.core)
+
+    def drafts(self) -> list[Draft]:
+        """Notes being written and not saved yet (kept on disk as they are typed)."""
+        return notes.drafts(self.core).all()
+
+    def save_draft(self, draft: Draft) -> None:
+        notes.save_draft(self.core, draft)
+
+    def discard_draft(self, key: str) -> None:
+        notes.drafts(self.core).discard(key)
 
     def add_note(self, title: str, body: str, **links: Any) -> Note:
         return notes.add_note(

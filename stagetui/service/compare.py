@@ -12,6 +12,11 @@ from stagetui.domain.statistics import median, percentile
 from stagetui.service import test_results
 from stagetui.service.core import ServiceCore
 
+BEST_FOR_SHORT = {
+    Strategy.FULL_CLONE: "pre-release, perf",
+    Strategy.SNAPSHOT: "feature, integration",
+    Strategy.CONTAINERIZED: "unit, per-branch CI",
+}
 BEST_FOR = {
     Strategy.FULL_CLONE: "pre-release, performance and data-heavy tests: closest to production",
     Strategy.SNAPSHOT: "feature and integration tests that need realistic data, minutes old",

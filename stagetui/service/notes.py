@@ -22,7 +22,7 @@ def new_draft_key() -> str:
     return uuid.uuid4().hex
 
 
-def _to_record(note: Note) -> dict[str, Any]:
+def to_record(note: Note) -> dict[str, Any]:
     return {
         **note.__dict__,
         "created_at": note.created_at.isoformat(),
@@ -30,7 +30,7 @@ def _to_record(note: Note) -> dict[str, Any]:
     }
 
 
-def _from_record(record: dict[str, Any]) -> Note:
+def from_record(record: dict[str, Any]) -> Note:
     return Note(
         **{
             **record,
@@ -62,7 +62,7 @@ def add_note(
         raise BadInputError(f"no experiment named {experiment!r}")
     now = core.clock()
     note = Note(uuid.uuid4().hex[:12], title.strip(), body, core.owner, now, now, benchmark, experiment)
-    core.store.collection(COLLECTION).put(_to_record(note))
+    core.store.collection(COLLECTION).put(to_record(note))
     if draft_key:
         drafts(core).discard(draft_key)
     core.audit("note", note.id, f"retrospective note {note.title!r} ({note.linked_to})")
@@ -74,7 +74,7 @@ def save_draft(core: ServiceCore, draft: Draft) -> None:
 
 
 def list_notes(core: ServiceCore) -> list[Note]:
-    notes = [_from_record(r) for r in core.store.collection(COLLECTION).all()]
+    notes = [from_record(r) for r in core.store.collection(COLLECTION).all()]
     return sorted(notes, key=lambda n: n.created_at, reverse=True)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from stagetui.domain.cost import BudgetStatus
 from stagetui.service.events import Event, StepProgress
 from stagetui.service.provisioning import UpRequest
 from stagetui.service.queries import EnvironmentDetail, EnvironmentView
@@ -32,9 +33,10 @@ class ServiceEvent(Message, bubble=False):
 
 @dataclass
 class EnvironmentsLoaded(Message, bubble=False):
-    """A fresh reconciliation of every live environment."""
+    """A fresh reconciliation of every live environment, and where spending stands."""
 
     views: list[EnvironmentView]
+    budgets: list[BudgetStatus] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
 from stagetui.config.keymap import BINDINGS as BINDING_SPECS
+from stagetui.domain.cost import BudgetState, BudgetStatus, format_money
 from stagetui.domain.models import EnvironmentStatus
 from stagetui.service.api import StagetuiService
 from stagetui.service.errors import ServiceError
@@ -30,9 +31,13 @@ from stagetui.ui.messages import (
     TeardownRequested,
 )
 from stagetui.ui.provisioning_model import ProvisioningTracker
+from stagetui.ui.screens.benchmarks import BenchmarksScreen
+from stagetui.ui.screens.compare import CompareScreen
 from stagetui.ui.screens.confirm import ConfirmScreen
 from stagetui.ui.screens.detail import DetailScreen
+from stagetui.ui.screens.experiments import ExperimentsScreen
 from stagetui.ui.screens.launch import LaunchScreen
+from stagetui.ui.screens.notes import NotesScreen
 from stagetui.ui.view_models import COLUMN_KEYS, view_of
 from stagetui.ui.widgets.drift_panel import DriftPanel
 from stagetui.ui.widgets.environments_table import EnvironmentsTable
@@ -63,6 +68,7 @@ class DashboardScreen(Screen[None]):
         self.tracker = ProvisioningTracker()
         self._drift_uid: str | None = None
         self._panels_dirty = True
+        self._budget_states: dict[str, BudgetState] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,9 +100,28 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def action_reload(self) -> None:
         """Reconcile with the runtimes in a thread; exclusive, so polls never pile up."""
-        self.post_message(EnvironmentsLoaded(self.backend.environments()))
+        self.post_message(EnvironmentsLoaded(self.backend.environments(), self.backend.budgets()))
+
+    def _alert_budgets(self, statuses: list[BudgetStatus]) -> None:
+        """Notify when a budget crosses into warning or over, once per crossing (not on every reload)."""
+        for status in statuses:
+            previous = self._budget_states.get(status.period)
+            self._budget_states[status.period] = status.state
+            if status.state is BudgetState.OK or status.state == previous:
+                continue
+            currency = self.backend.config.cost.currency
+            spent, limit = format_money(status.spent, currency), format_money(status.limit, currency)
+            text = f"{spent} of {limit} this {status.period}"
+            over = status.state is BudgetState.OVER
+            self.notify(
+                text,
+                title=f"budget {status.state.value}",
+                severity="error" if over else "warning",
+                timeout=15,
+            )
 
     def on_environments_loaded(self, message: EnvironmentsLoaded) -> None:
+        self._alert_budgets(message.budgets)
         table = self.table
         in_flight = {uid for uid, run in self.tracker.runs.items() if run.finished_at is None}
         # Keep rows of runs this app has in flight even if a reconciliation raced ahead of them.
@@ -251,6 +276,18 @@ class DashboardScreen(Screen[None]):
         self.table.relayout(self.backend.now())
         order = "newest first" if self.table.sort_column is None else self.table.sort_column
         self.notify(f"sorted by {order}{' (reversed)' if self.table.sort_reverse else ''}", timeout=2)
+
+    def action_compare(self) -> None:
+        self.app.push_screen(CompareScreen(self.backend))
+
+    def action_benchmarks(self) -> None:
+        self.app.push_screen(BenchmarksScreen(self.backend))
+
+    def action_experiments(self) -> None:
+        self.app.push_screen(ExperimentsScreen(self.backend))
+
+    def action_notes(self) -> None:
+        self.app.push_screen(NotesScreen(self.backend))
 
     def action_refresh_snapshot(self) -> None:
         self.post_message(SnapshotRefreshRequested())
