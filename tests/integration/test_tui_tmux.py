@@ -186,3 +186,55 @@ def test_launch_and_tear_down_with_keystrokes(small_config: Path, state_dir: Pat
 
     assert leftover_directories(state_dir) == []
     assert processes_of(env_id) == []
+
+
+def _app_pid(tmux: Tmux) -> int:
+    """The stagetui process: the child of the pane's shell."""
+    shell = int(tmux.pane("#{pane_pid}"))
+    children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    assert children, "the pane's shell has no child: stagetui is not running"
+    return int(children[0])
+
+
+def test_a_note_being_typed_survives_kill_9(small_config: Path, state_dir: Path, tmp_path: Path) -> None:
+    """Nothing typed is ever lost: kill the app while the notes editor is open, start it again, and the
+    draft comes back in the editor."""
+    environ = {k: v for k, v in os.environ.items() if k not in {"TMUX", "TMUX_PANE"}}
+    environ["STAGETUI_STATE_DIR"] = str(state_dir)
+    command = [sys.executable, "-m", "stagetui", "--config", str(small_config)]
+    with tmux_server(tmp_path) as tmux:
+        tmux.start(command, cwd=tmp_path, environ=environ, exit_file=tmp_path / "first-exit")
+        tmux.wait_for("the dashboard", lambda s: "Environments" in s)
+        tmux.keys("N")
+        tmux.wait_for("the notes screen", lambda s: "retrospective notes" in s)
+        tmux.type("Crash retro")
+        tmux.wait_for("the title typed", lambda s: "Crash retro" in s)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not any((state_dir / "drafts").glob("*.json")):  # the autosave after a pause in typing
+            assert time.monotonic() < deadline, "no draft was written"
+            time.sleep(0.1)
+        os.kill(_app_pid(tmux), 9)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not (tmp_path / "first-exit").exists():  # the shell records the killed app's status
+            assert time.monotonic() < deadline, "the killed app did not end"
+            time.sleep(0.1)
+    with tmux_server(tmp_path) as tmux:
+        exit_file = tmp_path / "second-exit"
+        tmux.start(command, cwd=tmp_path, environ=environ, exit_file=exit_file)
+        tmux.wait_for("the dashboard again", lambda s: "Environments" in s)
+        tmux.keys("N")
+        screen = tmux.wait_for("the recovered draft", lambda s: "Crash retro" in s)
+        assert "recovered an unsaved draft" in screen or "Crash retro" in screen
+        tmux.keys("C-s")
+        tmux.wait_for("the note saved", lambda s: "saved: Crash retro" in s)
+        tmux.keys("Escape")
+        # Escape then q at once reads as alt+q in a terminal: wait for the dashboard before quitting.
+        tmux.wait_for("the dashboard", lambda s: "retrospective notes" not in s and "Environments" in s)
+        tmux.keys("q")
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not exit_file.exists():
+            assert time.monotonic() < deadline, f"the app did not exit; screen:\n{tmux.screen()}"
+            time.sleep(0.2)
+    notes_file = state_dir / "store" / "notes.json"
+    assert "Crash retro" in notes_file.read_text()
+    assert not list((state_dir / "drafts").glob("*.json"))
