@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stagetui.domain.junit import JUnitError, TestRun, parse_junit
+from stagetui.domain.junit import MAX_BYTES, JUnitError, TestRun, parse_junit
 from stagetui.domain.models import Environment, MetricSample, Strategy
 from stagetui.domain.outcomes import OutcomeError, ProductionOutcome, parse_outcomes
 from stagetui.service.core import ServiceCore
@@ -19,7 +19,7 @@ from stagetui.service.samples import record_samples
 
 RUNS = "test_runs"
 OUTCOMES = "outcomes"
-MAX_FILE = 50 * 1024 * 1024
+MAX_FILE = MAX_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +56,9 @@ def record_junit(core: ServiceCore, reference: str, path: Path) -> RecordedRun:
         "skipped": run.skipped,
         "seconds": run.seconds,
         "pass_rate": run.pass_rate,
+        "flaky": run.flaky,
         "failed_cases": list(run.failed_cases),
+        "flaky_cases": list(run.flaky_cases),
     }
     core.store.collection(RUNS).put(record)
     if run.pass_rate is not None:
