@@ -98,12 +98,17 @@ def run_baseline(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _expected(text: str) -> float:
-    cleaned = text.strip().replace("\u2212", "-").removesuffix("%")  # accept a typeset minus sign too
+    """ "-50%" -> -0.5; a bare "-0.5" is a fraction. A fall beyond -100% is impossible for the metrics here
+    (times, ages, counts, costs, rates are never negative), so it is refused rather than misread."""
+    cleaned = text.strip().replace("\u2212", "-")  # accept a typeset minus sign too
     try:
-        value = float(cleaned)
+        value = float(cleaned.removesuffix("%"))
     except ValueError:
         raise BadInputError(f"--expect: {text!r} is not a change like -50% or +20%") from None
-    return value / 100 if text.strip().endswith("%") else value
+    change = value / 100 if cleaned.endswith("%") else value
+    if change < -1:
+        raise BadInputError(f"--expect: {text!r} is a fall of more than 100%; did you mean {value:g}%?")
+    return change
 
 
 def run_experiment_start(args: argparse.Namespace, ctx: CliContext) -> int:

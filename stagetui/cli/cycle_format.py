@@ -78,8 +78,8 @@ def comparison_json(row: StrategyComparison) -> dict[str, Any]:
 def budget_json(status: BudgetStatus) -> dict[str, Any]:
     return {
         "period": status.period,
-        "spent": round(status.spent, 4),
+        "spent": status.spent,
         "limit": status.limit,
-        "share": round(status.share, 4),
+        "share": status.share,
         "state": status.state.value,
     }

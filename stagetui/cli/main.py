@@ -124,9 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NEGATIVE_VALUE_OPTIONS = ("--expect",)
+"""Options whose value may start with '-' ("-50%"), which argparse would take for an option."""
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] in NEGATIVE_VALUE_OPTIONS and arg.startswith("-"):
+            joined[-1] = f"{joined[-1]}={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
     handler: Handler = getattr(args, "handler", run_tui)
     ctx = CliContext(args.config, json_output=getattr(args, "json", False))
     try:

@@ -59,7 +59,11 @@ def run_note_add(args: argparse.Namespace, ctx: CliContext) -> int:
         except (OSError, UnicodeDecodeError) as error:
             raise BadInputError(f"--file: {error}") from None
     elif args.file == "-" or not sys.stdin.isatty():
-        body = sys.stdin.read()
+        body = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        if not body.strip():
+            raise BadInputError(
+                "the note is empty (nothing came on standard input); use --file or a terminal"
+            )
     else:
         body = _body_from_editor(ctx, Draft(key, args.title, TEMPLATE, args.benchmark, args.experiment))
     note = ctx.service.add_note(

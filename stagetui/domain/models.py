@@ -102,6 +102,9 @@ class Environment:
     """Pid of the process working on it while provisioning or tearing down (to detect interruptions)."""
     owner_host: str = ""
     updated_at: datetime | None = None
+    experiment: str | None = None
+    """The experiment it was provisioned under, if any: samples taken from it later (test results) belong
+    to that experiment, whenever they are recorded."""
     labels: dict[str, str] = field(default_factory=dict)
 
     def ttl_left(self, now: datetime) -> timedelta:

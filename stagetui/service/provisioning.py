@@ -131,7 +131,8 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
                 context.drift.count, worst.value if worst else None, context.drift.approved_count, now
             )
         env.orphans = context.integrity.total_orphans if context.integrity else None
-        record_samples(core, _metrics(core, env, steps, now))
+        stored = record_samples(core, _metrics(core, env, steps, now))
+        env.experiment = next((s.experiment for s in stored if s.metric == "provision.total_seconds"), None)
     else:
         env.status = EnvironmentStatus.FAILED
         where = f"{outcome.failed_step}: " if outcome.failed_step else ""

@@ -8,8 +8,11 @@ from stagetui.service import experiments
 from stagetui.service.core import ServiceCore
 
 
-def record_samples(core: ServiceCore, samples: list[MetricSample]) -> None:
+def record_samples(core: ServiceCore, samples: list[MetricSample]) -> list[MetricSample]:
     """Store samples tagged with the experiment running in their scope, if any, so benchmarks and later
-    baselines leave a deliberately changed setup out and the experiment finds its own samples."""
+    baselines leave a deliberately changed setup out and the experiment finds its own samples. Returns
+    the samples as stored (tagged)."""
     active = experiments.running(core)
-    core.store.add_metrics([tag_sample(active, sample) for sample in samples] if active else samples)
+    tagged = [tag_sample(active, sample) for sample in samples] if active else samples
+    core.store.add_metrics(tagged)
+    return tagged

@@ -15,7 +15,6 @@ from stagetui.domain.outcomes import OutcomeError, ProductionOutcome, parse_outc
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError
 from stagetui.service.queries import resolve
-from stagetui.service.samples import record_samples
 
 RUNS = "test_runs"
 OUTCOMES = "outcomes"
@@ -62,10 +61,20 @@ def record_junit(core: ServiceCore, reference: str, path: Path) -> RecordedRun:
     }
     core.store.collection(RUNS).put(record)
     if run.pass_rate is not None:
+        # Tagged with the experiment the environment was provisioned under, whenever the tests ran:
+        # its results describe that setup, not whatever runs at the time they are recorded.
         sample = MetricSample(
-            now, "tests.pass_rate", run.pass_rate, env.uid, env.id, env.strategy, env.runtime, env.branch
+            now,
+            "tests.pass_rate",
+            run.pass_rate,
+            env.uid,
+            env.id,
+            env.strategy,
+            env.runtime,
+            env.branch,
+            experiment=env.experiment,
         )
-        record_samples(core, [sample])
+        core.store.add_metrics([sample])
     core.audit("tests", env.id, f"{run.passed}/{run.tests} passed from {path.name}", env.id)
     return RecordedRun(run_id, env, run)
 

@@ -77,6 +77,7 @@ def environment_from_record(record: Record) -> Environment:
         owner_pid=record.get("owner_pid"),
         owner_host=record.get("owner_host", ""),
         updated_at=_parse_time(record.get("updated_at")),
+        experiment=record.get("experiment"),
         labels=dict(record.get("labels") or {}),
     )
 
