@@ -153,3 +153,19 @@ async def test_notes_are_drafted_as_typed_recovered_and_saved(tmp_path: Path) ->
         saved = [n for n in again.backend.notes() if n.title == "Week 2"]
         assert saved and saved[0].body.endswith("[red]not markup[/red]\n")
         assert again.backend.drafts() == []
+
+
+def test_notes_screen_snapshot(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, StagetuiApp)
+        await settle(pilot, app)
+        await pilot.press("N")
+        await settle(pilot, app)
+        screen = app.screen
+        title, body = screen.query_one("#note-title", Input), screen.query_one("#note-body", TextArea)
+        title.cursor_blink = body.cursor_blink = False  # a blinking cursor would make the snapshot random
+        title.value = "Parallel copy: week 2"
+        await pilot.pause()
+
+    assert snap_compare(seeded_cycle_app(tmp_path / "state"), terminal_size=(120, 32), run_before=run_before)
