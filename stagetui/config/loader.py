@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from stagetui.config.errors import ConfigError, ConfigProblem
 from stagetui.config.interpolation import InterpolationError, interpolate
-from stagetui.config.model import StagetuiConfig
+from stagetui.config.model import SourceConfig, StagetuiConfig
 from stagetui.config.yaml_lines import LocatedDocument, Location, parse_yaml
 
 CONFIG_ENV = "STAGETUI_CONFIG"
@@ -110,6 +110,16 @@ def _resolve(path: Path | None, base: Path) -> Path | None:
 def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
     """Relative paths in a config file are relative to that file, not to the working directory."""
     containerized = config.strategies.containerized
+    drift = config.drift
+
+    def sources(entries: list[SourceConfig]) -> list[SourceConfig]:
+        return [
+            e.model_copy(update={"path": str(_resolve(Path(e.path), base))})
+            if e.type in {"files", "feature_flags"} and e.path
+            else e
+            for e in entries
+        ]
+
     return config.model_copy(
         update={
             "state_dir": _resolve(config.state_dir, base),
@@ -117,6 +127,12 @@ def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
                 update={
                     "database": _resolve(config.production.database, base),
                     "config": _resolve(config.production.config, base),
+                }
+            ),
+            "drift": drift.model_copy(
+                update={
+                    "production_sources": sources(drift.production_sources),
+                    "environment_sources": sources(drift.environment_sources),
                 }
             ),
             "anonymization": config.anonymization.model_copy(

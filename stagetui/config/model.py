@@ -177,8 +177,47 @@ class ApprovalConfig(_Section):
     """Why the difference is acceptable."""
     approver: str = Field(min_length=1)
     """Who approved it."""
+    created: date | None = None
+    """When it was approved."""
     expires: date | None = None
     """Last day the approval holds; after it the difference counts as drift again."""
+
+
+SourceType = Literal["files", "feature_flags", "ssm", "rendered", "live_variables"]
+ENVIRONMENT_ONLY = ("rendered", "live_variables")
+
+
+class SourceConfig(_Section):
+    type: SourceType
+    """files (a directory, one namespace per file, or one file), feature_flags (a flag file), ssm (AWS SSM
+    Parameter Store by path), rendered (the environment's rendered config), live_variables (the variables its
+    services run with)."""
+    path: str | None = None
+    """files, feature_flags: a file or directory (relative to this file); ssm: a parameter path such as
+    /prod/shop/ — in environment sources `{env_id}` is replaced by the environment's id."""
+    namespace: str | None = None
+    """Namespace the source fills (default: by file name for files, feature_flags, ssm, env)."""
+    region: str | None = None
+    """ssm: AWS region (default: $AWS_DEFAULT_REGION)."""
+    endpoint_url: str | None = None
+    """ssm: a different endpoint (default: $AWS_ENDPOINT_URL or AWS itself)."""
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> SourceConfig:
+        if self.type in {"files", "feature_flags", "ssm"} and not self.path:
+            raise ValueError(f"a {self.type} source needs a path")
+        if self.type == "ssm" and self.path and not self.path.startswith("/"):
+            raise ValueError("an ssm path starts with / (e.g. /prod/shop/)")
+        return self
+
+
+class DriftThresholdConfig(_Section):
+    max_unapproved: int = Field(default=0, ge=0)
+    """Unapproved differences allowed before an environment fails its drift check."""
+    max_approved: int | None = Field(default=None, ge=0)
+    """Approved differences allowed; unset = any number."""
+    max_approved_severity: Severity | None = None
+    """An approved difference more severe than this fails the check too; unset = any severity."""
 
 
 class DriftConfig(_Section):
@@ -187,9 +226,26 @@ class DriftConfig(_Section):
     severity: list[SeverityRuleConfig] = Field(default_factory=list)
     """Rules giving a severity by key pattern; the first match wins."""
     secret_patterns: list[str] = Field(default_factory=list)
-    """Extra key patterns treated as secrets (redacted everywhere, compared by presence only)."""
+    """Extra key patterns treated as secrets (never shown, stored or exported: only a keyed-hash prefix)."""
+    compare_secret_values: bool = False
+    """Report a secret whose value differs from production (as hashes). Off: environments carry their own
+    secrets by design, so only a missing or extra secret is drift."""
     approved: list[ApprovalConfig] = Field(default_factory=list)
-    """Approved differences (the allowlist)."""
+    """Approved differences (the allowlist); more can be added with `stagetui drift approve`."""
+    threshold: DriftThresholdConfig = DriftThresholdConfig()
+    """When an environment's drift fails its check (exit 1 of `stagetui drift`)."""
+    production_sources: list[SourceConfig] = Field(default_factory=list)
+    """What production's configuration is. Empty: the files of production.config."""
+    environment_sources: list[SourceConfig] = Field(default_factory=list)
+    """What each environment's configuration is. Empty: its rendered config."""
+
+    @field_validator("production_sources")
+    @classmethod
+    def _production_sources(cls, value: list[SourceConfig]) -> list[SourceConfig]:
+        misplaced = [source.type for source in value if source.type in ENVIRONMENT_ONLY]
+        if misplaced:
+            raise ValueError(f"{', '.join(misplaced)} describe an environment, not production")
+        return value
 
 
 class BudgetsConfig(_Section):

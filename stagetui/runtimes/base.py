@@ -107,3 +107,8 @@ class Runtime(ABC):
     @abstractmethod
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         """The last lines its services logged."""
+
+    @abstractmethod
+    def live_environment(self, environment_id: str) -> dict[str, str] | None:
+        """The environment variables its services actually run with (the runtime's own plumbing left
+        out), or None when nothing runs: the "live" side of a drift check."""

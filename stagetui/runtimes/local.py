@@ -32,6 +32,19 @@ PORT_FILE = "service.port"
 SERVICE_LOG = "service.log"
 # Only these variables reach a service: never the caller's secrets (e.g. the masking key, cloud credentials).
 _PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "SYSTEMROOT")
+_PLUMBING = frozenset({*_PASSED_VARIABLES, "STAGETUI_ENV_ID"})
+"""Variables the runtime may set for itself (those the config also sets are the config's)."""
+
+
+def _config_variables(config_file: Path) -> dict[str, str]:
+    """The rendered config's `env` namespace as strings; nothing when it has none."""
+    try:
+        section = json.loads(config_file.read_text(encoding="utf-8")).get("env", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(section, dict):
+        return {}
+    return {str(k): str(v) for k, v in section.items() if v is not None and str(k) != "STAGETUI_ENV_ID"}
 
 
 class LocalRuntime(Runtime):
@@ -79,12 +92,18 @@ class LocalRuntime(Runtime):
             "--env-id",
             env.id,
         ]
-        variables = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
-        variables["STAGETUI_ENV_ID"] = env.id
+        configured = _config_variables(workspace.config_file)
+        plumbing = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
+        plumbing = {name: value for name, value in plumbing.items() if name not in configured}
+        plumbing["STAGETUI_ENV_ID"] = env.id
+        # The service gets its configuration's `env` namespace as real environment variables, as an app
+        # would: what it then runs with can be read back from the process (live drift).
+        variables = {**plumbing, **configured}
         handle = spawn_group(
             command, cwd=workspace.root, env=variables, log_file=workspace.logs_dir / SERVICE_LOG
         )
-        atomic_write_text(workspace.root / PROCESS_FILE, json.dumps(handle.to_dict()))
+        record = {**handle.to_dict(), "plumbing": sorted(plumbing)}
+        atomic_write_text(workspace.root / PROCESS_FILE, json.dumps(record))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if port_file.exists():
@@ -151,6 +170,26 @@ class LocalRuntime(Runtime):
                 return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
         except FileNotFoundError:
             return []
+
+    def live_environment(self, environment_id: str) -> dict[str, str] | None:
+        workspace = self.workspace(environment_id)
+        handle = self._process(workspace)
+        if handle is None or not is_alive(handle):
+            return None
+        try:
+            plumbing = set(json.loads((workspace.root / PROCESS_FILE).read_text()).get("plumbing", []))
+        except (OSError, ValueError, AttributeError):
+            plumbing = set(_PLUMBING)
+        try:
+            raw = Path(f"/proc/{handle.pid}/environ").read_bytes()
+        except OSError:
+            return None
+        variables = dict(
+            entry.decode("utf-8", "replace").partition("=")[::2]
+            for entry in raw.split(b"\0")
+            if b"=" in entry
+        )
+        return {k: v for k, v in variables.items() if k not in plumbing}
 
     def _process(self, workspace: Workspace) -> ProcessHandle | None:
         try:

@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from stagetui.domain.drift import DriftReport
+from stagetui.domain.drift_threshold import ThresholdResult
 from stagetui.domain.ids import InvalidBranchError, environment_id, validate_branch
 from stagetui.domain.models import (
     DriftSummary,
@@ -19,6 +21,7 @@ from stagetui.domain.models import (
     StepRecord,
     Strategy,
 )
+from stagetui.service import drift
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError, ConflictError
 from stagetui.service.events import EnvironmentChanged, EnvironmentQueued
@@ -98,6 +101,7 @@ async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
         mask_key=mask_key,
         clock=core.clock,
         audit=lambda action, target, text: core.audit(action, target, text, env.id),
+        drift_checker=lambda: _drift_checker(core, env),
     )
     try:
         outcome = await core.orchestrator.run(
@@ -108,6 +112,11 @@ async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
         raise
     _finish(core, env, context, outcome)
     return UpResult(env, outcome)
+
+
+def _drift_checker(core: ServiceCore, env: Environment) -> tuple[DriftReport, ThresholdResult]:
+    outcome = drift.check_against_production(core, env)
+    return outcome.report, outcome.threshold
 
 
 def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outcome: RunOutcome) -> None:
@@ -131,7 +140,7 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
                 context.drift.count, worst.value if worst else None, context.drift.approved_count, now
             )
         env.orphans = context.integrity.total_orphans if context.integrity else None
-        stored = record_samples(core, _metrics(core, env, steps, now))
+        stored = record_samples(core, _metrics(core, env, context, steps, now))
         env.experiment = next((s.experiment for s in stored if s.metric == "provision.total_seconds"), None)
     else:
         env.status = EnvironmentStatus.FAILED
@@ -155,14 +164,15 @@ def _sample(
 
 
 def _metrics(
-    core: ServiceCore, env: Environment, steps: list[StepRecord], now: datetime
+    core: ServiceCore, env: Environment, context: ProvisionContext, steps: list[StepRecord], now: datetime
 ) -> list[MetricSample]:
     samples = [_sample(env, now, "provision.step_seconds", r.seconds, r.name) for r in steps]
     samples.append(_sample(env, now, "provision.total_seconds", env.provision_seconds or 0.0))
     if env.data_as_of is not None:
         samples.append(_sample(env, now, "data.age_seconds", (now - env.data_as_of).total_seconds()))
-    if env.drift is not None:
-        samples.append(_sample(env, now, "drift.unapproved", float(env.drift.count)))
+    if context.drift is not None and context.drift_threshold is not None:
+        check = drift.DriftCheck(env, "production", context.drift, context.drift_threshold, now)
+        samples += drift.drift_samples(env, check, now)
     if env.orphans is not None:
         samples.append(_sample(env, now, "integrity.orphans", float(env.orphans)))
     samples.append(_sample(env, now, "cost.per_day", core.cost_model.per_day(env)))

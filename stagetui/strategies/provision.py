@@ -11,12 +11,14 @@ from stagetui.data.golden_store import GoldenStore
 from stagetui.data.production import ProductionSource
 from stagetui.domain.anonymize import ColumnRule, Masker
 from stagetui.domain.drift import DriftReport
+from stagetui.domain.drift_threshold import ThresholdResult
 from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.models import CheckRecord, Environment
 from stagetui.runtimes.base import Runtime, Workspace
 from stagetui.strategies.context import StepContext
 
 ProgressFn = Callable[[float, str], None]
+DriftChecker = Callable[[], tuple[DriftReport, ThresholdResult]]
 Auditor = Callable[[str, str, str], None]
 """(action, target, detail): appends a line to the audit trail."""
 
@@ -36,7 +38,10 @@ class ProvisionContext(StepContext):
     endpoint: str | None = None
     data_as_of: datetime | None = None
     data_source: str = ""
+    drift_checker: DriftChecker
+    """Reads production's and this environment's configuration now and compares them."""
     drift: DriftReport | None = None
+    drift_threshold: ThresholdResult | None = None
     integrity: IntegrityReport | None = None
     checks: list[CheckRecord] = field(default_factory=list)
 

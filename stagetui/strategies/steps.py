@@ -6,14 +6,10 @@ environments provisioning side by side share the event loop without stalling it.
 
 from __future__ import annotations
 
-import json
-
 from stagetui.data.production import ensure_production
 from stagetui.data.sqlite_integrity import check_integrity
 from stagetui.data.sqlite_masking import apply_masking, verify_masking
-from stagetui.domain.drift import Approval, SeverityRule, compute_drift
 from stagetui.domain.plans import StepResult
-from stagetui.sources.files import load_tree
 from stagetui.strategies.provision import ProvisionContext
 
 
@@ -81,23 +77,13 @@ async def health_check(ctx: ProvisionContext) -> StepResult:
 
 
 async def check_drift(ctx: ProvisionContext) -> StepResult:
-    """Compare the config the environment actually runs with production's config right now."""
-    settings = ctx.settings.drift
-
-    def compare() -> None:
-        production = load_tree(ctx.production.config)
-        environment = json.loads(ctx.ws.config_file.read_text(encoding="utf-8"))
-        ctx.drift = compute_drift(
-            production,
-            environment,
-            severity_rules=[SeverityRule(r.pattern, r.severity) for r in settings.severity],
-            default_severity=settings.default_severity,
-            approvals=[Approval(a.pattern, a.reason, a.approver, a.expires) for a in settings.approved],
-            today=ctx.clock().date(),
-            secret_patterns=settings.secret_patterns,
-        )
-
-    await ctx.blocking(compare)
-    assert ctx.drift is not None
-    ctx.record_check("drift", ctx.drift.ok, ctx.drift.summary(), ctx.drift.to_dict())
-    return StepResult(ctx.drift.summary())
+    """Compare the config the environment actually runs with production's config right now (the service
+    wires the sources, approvals and secret hashing in `ctx.drift_checker`)."""
+    report, threshold = await ctx.blocking(ctx.drift_checker)
+    ctx.drift, ctx.drift_threshold = report, threshold
+    result = report.to_dict() | {
+        "threshold": {"passed": threshold.passed, "reasons": list(threshold.reasons)}
+    }
+    summary = report.summary() + ("" if threshold.passed else " · over threshold")
+    ctx.record_check("drift", threshold.passed, summary, result)
+    return StepResult(summary)

@@ -76,6 +76,9 @@ class FrozenRuntime(Runtime):
     def is_running(self, environment_id: str) -> bool:
         return any(f.environment_id == environment_id and f.running for f in self.found)
 
+    def live_environment(self, environment_id: str) -> dict[str, str] | None:
+        return None  # drift of seeded environments comes from their stored checks
+
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         return [
             f"2025-03-14T11:59:5{n} INFO  {environment_id} GET /health 200 ({n + 1} ms)" for n in range(3)
