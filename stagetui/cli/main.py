@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from rich.markup import escape
 
 from stagetui import __version__
-from stagetui.cli import cycle_commands, exit_codes, export_commands, note_commands
+from stagetui.cli import cycle_commands, drift_commands, exit_codes, export_commands, note_commands
 from stagetui.cli.context import CliContext
 from stagetui.cli.demo import run_demo
 from stagetui.cli.environment_commands import run_down, run_gc, run_ls, run_show, run_up
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     cycle_commands.register(commands, _json_flag)
     note_commands.register(commands, _json_flag)
     export_commands.register(commands, _json_flag)
+    drift_commands.register(commands, _json_flag)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(
@@ -140,7 +141,8 @@ def _join_negative_values(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(drift_commands.normalise_argv(_join_negative_values(raw)))
     handler: Handler = getattr(args, "handler", run_tui)
     ctx = CliContext(args.config, json_output=getattr(args, "json", False))
     try:

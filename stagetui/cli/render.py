@@ -142,7 +142,8 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
         parts.append(steps_table(detail.steps))
     drift = detail.latest_check("drift")
     if drift is not None:
-        parts.append(drift_table(drift.result))
+        parts.append(Text("drift against production:", style="bold"))
+        parts.append(drift_lines(drift.result))
     for kind in ("masking", "integrity"):
         check = detail.latest_check(kind)
         if check is not None:
@@ -152,28 +153,40 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
     return Group(*parts)
 
 
-def drift_table(result: dict[str, object]) -> Table:
-    table = Table(title="Drift against production", title_justify="left")
-    for column in ("key", "change", "severity", "production", "environment", "approval"):
-        table.add_column(column, overflow="fold")
-    items = result.get("items")
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
+KIND_MARKS = {"changed": "~", "added": "+", "removed": "-", "type_changed": "≠"}
+
+
+def drift_lines(result: dict[str, object]) -> Table:
+    """One line per difference, unapproved first: severity, change, key, values; approved ones dimmed
+    with who approved them. Fits 80 columns (the values shorten, the key never wraps)."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    items = [i for i in result.get("items") or [] if isinstance(i, dict)]  # type: ignore[attr-defined]
+    items.sort(key=lambda i: isinstance(i.get("approval"), dict))
+    for item in items:
         approval = item.get("approval")
-        approved = isinstance(approval, dict)
-        approval_text = ""
-        if isinstance(approval, dict):
-            approval_text = f"approved by {approval.get('approver')}: {approval.get('reason')}"
         severity = str(item.get("severity", ""))
-        style = "dim" if approved else ("red" if severity in {"critical", "major"} else "yellow")
+        kind = str(item.get("kind"))
+        production, environment = _short(item.get("production"), 24), _short(item.get("environment"), 24)
+        change = {"added": f"= {environment}", "removed": f"was {production}"}.get(
+            kind, f"{production} → {environment}"
+        )
+        if item.get("detail"):
+            change += f" ({item['detail']})"
+        if isinstance(approval, dict):
+            until = f", until {approval.get('expires')}" if approval.get("expires") else ""
+            change += f"  ✓ {approval.get('approver')}: {approval.get('reason')}{until}"
+            style = "dim"
+        else:
+            style = "red" if severity in {"critical", "major"} else "yellow"
         table.add_row(
-            Text(str(item.get("path")), style=style),
-            str(item.get("kind")),
             Text(severity, style=style),
-            Text(_short(item.get("production"))),
-            Text(_short(item.get("environment"))),
-            Text(approval_text),
+            KIND_MARKS.get(kind, "?"),
+            Text(str(item.get("path")), style=style),
+            Text(change, style="dim" if isinstance(approval, dict) else ""),
         )
     return table
 

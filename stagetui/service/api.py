@@ -13,14 +13,16 @@ from stagetui.data.production import ensure_production
 from stagetui.domain.baselines import BaselineAssessment
 from stagetui.domain.benchmarks import Benchmark, BenchmarkStatus
 from stagetui.domain.cost import BudgetStatus, CostModel
+from stagetui.domain.drift import Approval
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.experiments import Experiment, ExperimentResult
-from stagetui.domain.models import MetricSample, Strategy
+from stagetui.domain.models import Environment, MetricSample, Strategy
 from stagetui.domain.notes import Note
 from stagetui.service import (
     benchmarks,
     budget,
     compare,
+    drift,
     experiments,
     notes,
     provisioning,
@@ -129,6 +131,25 @@ class StagetuiService:
 
     def snapshots(self) -> list[GoldenSnapshot]:
         return snapshots.list_snapshots(self.core)
+
+    # --- configuration drift ------------------------------------------------------------------------
+    def drift_check(self, reference: str, against: str | None = None) -> drift.DriftCheck:
+        """Compare now (recorded as a check and metrics when against production)."""
+        return drift.check(self.core, reference, against)
+
+    def drift_check_all(self) -> list[tuple[Environment, drift.DriftCheck | None, str]]:
+        return drift.check_all(self.core)
+
+    def approve_drift(self, reference: str, pattern: str, **details: Any) -> Approval:
+        return drift.approve(self.core, reference, pattern, **details)
+
+    def drift_approvals(self, reference: str | None = None) -> list[tuple[Approval, str]]:
+        env_id = queries.resolve(self.core, reference).environment.id if reference else None
+        return drift.approvals(self.core, env_id)
+
+    def drift_history(self, uid: str) -> list[float]:
+        """Unapproved drift counts of an environment over the baseline window, oldest first."""
+        return drift.history(self.core, uid, self.now() - self.config.cycle.baseline_window)
 
     # --- the improvement cycle ----------------------------------------------------------------------
     def benchmarks(self) -> list[benchmarks.DefinedBenchmark]:
