@@ -37,6 +37,9 @@ BINDINGS: tuple[BindingSpec, ...] = (
         "Remove expired and leftover environments",
         show=False,
     ),
+    BindingSpec(
+        "approve", "a", "approve", "Approve", "Approve the difference selected in the drift tree", show=False
+    ),
     BindingSpec("compare", "c", "compare", "Compare", "Strategies side by side, with plots", show=False),
     BindingSpec(
         "benchmarks", "b", "benchmarks", "Benchmarks", "Benchmarks, baselines and targets", show=False

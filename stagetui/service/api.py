@@ -63,6 +63,11 @@ class StagetuiService:
         return self.core.cost_model
 
     @property
+    def owner(self) -> str:
+        """Who is working: recorded on environments, approvals and notes."""
+        return self.core.owner
+
+    @property
     def runtime_names(self) -> list[str]:
         return sorted(self.core.runtimes)
 

@@ -17,6 +17,8 @@ class DriftNode:
     tone: Tone = Tone.NORMAL
     children: list[DriftNode] = field(default_factory=list)
     expanded: bool = True
+    path: str | None = None
+    """The dotted key of a difference (leaves only): what an approval from the tree covers."""
 
     def child(self, label: str) -> DriftNode:
         for node in self.children:
@@ -36,21 +38,17 @@ def _leaf(item: Mapping[str, object], name: str) -> DriftNode:
     kind = str(item.get("kind"))
     severity = str(item.get("severity"))
     production, environment = _value(item.get("production")), _value(item.get("environment"))
-    if kind == "added":
-        change = f"= {environment}"
-    elif kind == "removed":
-        change = f"was {production}"
-    else:
-        change = f"{production} → {environment}"
+    change = {"added": f"= {environment}", "removed": f"was {production}"}.get(
+        kind, f"{production} → {environment}"
+    )
+    path = str(item.get("path"))
     approval = item.get("approval")
     if isinstance(approval, Mapping):
-        return DriftNode(
-            f"{KIND_MARKS.get(kind, '?')} {name}: {change}  ✓ {approval.get('approver')}", Tone.MUTED
-        )
-    return DriftNode(
-        f"{KIND_MARKS.get(kind, '?')} {name}: {change}  [{severity}]",
-        SEVERITY_TONES.get(severity, Tone.WARNING),
-    )
+        until = f" until {approval.get('expires')}" if approval.get("expires") else ""
+        label = f"{KIND_MARKS.get(kind, '?')} {name}: {change}  ✓ {approval.get('approver')}{until}"
+        return DriftNode(label, Tone.MUTED, path=path)
+    label = f"{KIND_MARKS.get(kind, '?')} {name}: {change}  [{severity}]"
+    return DriftNode(label, SEVERITY_TONES.get(severity, Tone.WARNING), path=path)
 
 
 def _group(parent: DriftNode, items: list[Mapping[str, object]]) -> None:

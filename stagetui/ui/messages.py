@@ -49,6 +49,14 @@ class DetailLoaded(Message, bubble=False):
 
 
 @dataclass
+class DriftHistoryLoaded(Message, bubble=False):
+    """Unapproved drift counts of one environment, oldest first (for the sparkline)."""
+
+    uid: str
+    values: list[float]
+
+
+@dataclass
 class LaunchRequested(Message):
     """Messages up: a screen asks the app to provision."""
 

@@ -134,7 +134,10 @@ async def test_notes_are_drafted_as_typed_recovered_and_saved(tmp_path: Path) ->
         assert isinstance(screen, NotesScreen)
         screen.query_one("#note-title", Input).value = "Week 2"
         screen.query_one("#note-body", TextArea).text = "## What worked\nsnapshots ☃ [red]not markup[/red]\n"
-        await pilot.pause(0.6)  # the autosave delay
+        for _ in range(100):  # the autosave runs after a pause in typing; poll, do not time it
+            if app.backend.drafts():
+                break
+            await pilot.pause(0.05)
         drafts = app.backend.drafts()
         assert [(d.title, d.body) for d in drafts] == [
             ("Week 2", "## What worked\nsnapshots ☃ [red]not markup[/red]\n")

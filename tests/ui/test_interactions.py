@@ -9,15 +9,18 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets.tree import TreeNode
 
 from stagetui.config import load_config
 from stagetui.config.keymap import BINDINGS
 from stagetui.service.api import StagetuiService
 from stagetui.ui.app import StagetuiApp
+from stagetui.ui.screens.approve import ApproveScreen
 from stagetui.ui.screens.confirm import ConfirmScreen
 from stagetui.ui.screens.detail import DetailScreen
 from stagetui.ui.screens.help import HelpScreen
 from stagetui.ui.screens.launch import LaunchScreen
+from stagetui.ui.widgets.drift_panel import DriftPanel
 from stagetui.ui.widgets.provisioning_panel import ProvisioningPanel
 from tests.integration.helpers import processes_of
 
@@ -220,3 +223,40 @@ async def test_quitting_mid_provisioning_asks_then_rolls_back(small_config: Path
         await wait_until(pilot, lambda: not app.is_running)
     assert not processes_of(env_id)
     assert not (state_dir / "environments" / env_id).exists()
+
+
+def tree_nodes(node: TreeNode[str | None]) -> list[TreeNode[str | None]]:
+    found = [node]
+    for child in node.children:
+        found += tree_nodes(child)
+    return found
+
+
+async def test_a_difference_is_approved_from_the_drift_tree(small_config: Path, state_dir: Path) -> None:
+    app = make_app(small_config)
+    async with app.run_test(size=(140, 50)) as pilot:
+        env_id = await launch(app, pilot, "ui/approve")
+        tree = app.dashboard.query_one("#drift", DriftPanel)
+        await wait_until(pilot, lambda: "unapproved" in str(tree.root.label))
+        leaf = next(n for n in tree_nodes(tree.root) if n.data == "app.cache.ttl_seconds")
+        tree.focus()
+        tree.move_cursor(leaf)
+        await pilot.pause()
+        await pilot.press("a")
+        dialog = app.screen
+        assert isinstance(dialog, ApproveScreen)
+        assert dialog.query_one("#approve-pattern", Input).value == "app.cache.ttl_seconds"
+        dialog.query_one("#approve-reason", Input).value = "ephemeral caches are short"
+        dialog.query_one("#approve-expires", Input).value = "yesterday"
+        await pilot.press("enter")
+        assert "not a date" in str(dialog.query_one("#approve-error", Static).render())
+        dialog.query_one("#approve-expires", Input).value = "2099-12-31"
+        await pilot.press("enter")
+
+        def approved_in_tree() -> bool:
+            return any("until 2099-12-31" in str(n.label) for n in tree_nodes(tree.root))
+
+        await wait_until(pilot, approved_in_tree)
+        patterns = [a.pattern for a, _ in app.backend.drift_approvals(env_id)]
+        assert "app.cache.ttl_seconds" in patterns
+        await app.backend.down(env_id)

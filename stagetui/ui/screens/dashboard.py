@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Footer, Header, Input, Sparkline
 
 from stagetui.config.keymap import BINDINGS as BINDING_SPECS
 from stagetui.domain.cost import BudgetState, BudgetStatus, format_money
@@ -23,6 +23,7 @@ from stagetui.service.provisioning import UpRequest
 from stagetui.ui.drift_model import drift_tree
 from stagetui.ui.messages import (
     DetailLoaded,
+    DriftHistoryLoaded,
     EnvironmentsLoaded,
     GarbageCollectionRequested,
     LaunchRequested,
@@ -31,6 +32,7 @@ from stagetui.ui.messages import (
     TeardownRequested,
 )
 from stagetui.ui.provisioning_model import ProvisioningTracker
+from stagetui.ui.screens.approve import ApprovalRequest, ApproveScreen
 from stagetui.ui.screens.benchmarks import BenchmarksScreen
 from stagetui.ui.screens.compare import CompareScreen
 from stagetui.ui.screens.confirm import ConfirmScreen
@@ -80,13 +82,16 @@ class DashboardScreen(Screen[None]):
                     yield ProvisioningPanel(self.tracker, id="provisioning")
                 with VerticalScroll(id="freshness-box"):
                     yield FreshnessPanel(id="freshness")
-            yield DriftPanel(id="drift")
+            with Vertical(id="drift-box"):
+                yield Sparkline([], id="drift-history")
+                yield DriftPanel(id="drift")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#provisioning-box").border_title = "Provisioning"
         self.query_one("#freshness-box").border_title = "Data freshness (age / max age)"
-        self.query_one("#drift", DriftPanel).border_title = "Drift from production"
+        self.query_one("#drift-box").border_title = "Drift from production"
+        self.query_one("#drift-history").display = False
         self.query_one("#environments", EnvironmentsTable).border_title = "Environments"
         self.query_one("#environments").focus()
         self.set_interval(1.0, self._tick)
@@ -188,6 +193,50 @@ class DashboardScreen(Screen[None]):
             self.post_message(DetailLoaded(uid, self.backend.detail(uid)))
         except ServiceError as error:
             self.post_message(DetailLoaded(uid, None, str(error)))
+        self.post_message(DriftHistoryLoaded(uid, self.backend.drift_history(uid)))
+
+    def on_drift_history_loaded(self, message: DriftHistoryLoaded) -> None:
+        if message.uid != self._drift_uid:
+            return
+        history = self.query_one("#drift-history", Sparkline)
+        history.data = message.values
+        # One point is not a history, and equal points would draw as a full (alarming) bar.
+        history.display = len(message.values) > 1
+        last = f"{message.values[-1]:g}" if message.values else "-"
+        history.tooltip = f"unapproved drift, {len(message.values)} checks; latest {last}"
+        self.query_one("#drift-box").border_subtitle = f"history: {len(message.values)} checks, now {last}"
+
+    def action_approve(self) -> None:
+        selected = self.table.selected
+        path = self.query_one("#drift", DriftPanel).selected_path
+        if selected is None or path is None:
+            self.notify("select a difference in the drift tree first (tab moves there)", severity="warning")
+            return
+        env = selected.environment
+
+        def chosen(request: ApprovalRequest | None) -> None:
+            if request is not None:
+                self._approve(env.uid, request)
+
+        self.app.push_screen(ApproveScreen(env.id, path, self.backend.owner), chosen)
+
+    @work(thread=True, group="approve", exit_on_error=False)
+    def _approve(self, uid: str, request: ApprovalRequest) -> None:
+        try:
+            self.backend.approve_drift(
+                uid,
+                request.pattern,
+                reason=request.reason,
+                approver=request.approver,
+                expires=request.expires,
+            )
+            check = self.backend.drift_check(uid)
+        except ServiceError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"approved {request.pattern}: {check.report.summary()}")
+        self._drift_uid = None
+        self.app.call_from_thread(self.action_reload)
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         if message.reference != self._drift_uid or message.detail is None:

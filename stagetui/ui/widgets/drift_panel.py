@@ -9,7 +9,7 @@ from stagetui.ui.drift_model import DriftNode
 from stagetui.ui.tones import toned
 
 
-class DriftPanel(Tree[None]):
+class DriftPanel(Tree[str | None]):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("drift", **kwargs)  # type: ignore[arg-type]
         self.model: DriftNode | None = None
@@ -18,6 +18,12 @@ class DriftPanel(Tree[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "theme", lambda: self.show(self.model) if self.model else None, init=False)
 
+    @property
+    def selected_path(self) -> str | None:
+        """The dotted key of the difference under the cursor, if the cursor is on one."""
+        node = self.cursor_node
+        return node.data if node is not None else None
+
     def show(self, model: DriftNode) -> None:
         self.model = model
         self.clear()
@@ -25,11 +31,11 @@ class DriftPanel(Tree[None]):
         self._add(self.root, model)
         self.root.expand()
 
-    def _add(self, parent: TreeNode[None], model: DriftNode) -> None:
+    def _add(self, parent: TreeNode[str | None], model: DriftNode) -> None:
         for child in model.children:
             label = toned(self.app, child.label, child.tone)
             if child.children:
                 node = parent.add(label, expand=child.expanded)
                 self._add(node, child)
             else:
-                parent.add_leaf(label)
+                parent.add_leaf(label, data=child.path)
