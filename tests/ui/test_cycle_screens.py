@@ -135,7 +135,7 @@ async def test_notes_are_drafted_as_typed_recovered_and_saved(tmp_path: Path) ->
         screen.query_one("#note-title", Input).value = "Week 2"
         screen.query_one("#note-body", TextArea).text = "## What worked\nsnapshots ☃ [red]not markup[/red]\n"
         for _ in range(100):  # the autosave runs after a pause in typing; poll, do not time it
-            if app.backend.drafts():
+            if any(draft.title == "Week 2" for draft in app.backend.drafts()):
                 break
             await pilot.pause(0.05)
         drafts = app.backend.drafts()

@@ -181,6 +181,8 @@ class NotesScreen(Screen[None]):
     def save_draft_now(self) -> None:
         """Write the draft as it stands (synchronously: it must be on disk before anything else happens)."""
         self.draft = self._current()
+        if not self.draft.title.strip() and self.draft.body.strip() == TEMPLATE.strip():
+            return  # nothing typed yet: no draft worth keeping
         try:
             self.backend.save_draft(self.draft)
         except OSError as error:
@@ -258,6 +260,5 @@ class NotesScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen("Throw this draft away?", "Discard"), confirmed)
 
     def action_back(self) -> None:
-        if self._current().body.strip() != TEMPLATE.strip() or self._current().title.strip():
-            self.save_draft_now()  # before the screen closes
+        self.save_draft_now()  # before the screen closes (untouched templates are not kept)
         self.dismiss(None)
