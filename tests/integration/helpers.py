@@ -50,14 +50,18 @@ def column_values(database: Path, table: str, column: str) -> set[str]:
         }
 
 
-def processes_of(environment_id: str) -> list[int]:
-    """Pids of live processes started for an environment (the local runtime tags them in their env)."""
+def processes_of(environment_id: str, state: Path | None = None) -> list[int]:
+    """Pids of live processes started for an environment (the local runtime tags them in their env).
+    With `state`, only those running in that state directory: the same id can exist in another test's
+    state directory when suites run side by side on one machine."""
     found = []
     marker = f"STAGETUI_ENV_ID={environment_id}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            if state is not None and not str((entry / "cwd").readlink()).startswith(str(state)):
+                continue
             if marker in (entry / "environ").read_bytes().split(b"\0"):
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
                 if state != "Z":

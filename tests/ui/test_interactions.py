@@ -68,13 +68,13 @@ async def test_launch_shows_progress_then_ready(small_config: Path, state_dir: P
         assert all(step.outcome is not None for step in run.steps.values())
         panel = str(app.dashboard.query_one("#provisioning", ProvisioningPanel).render())
         assert env_id in panel and "check_drift" in panel
-        assert processes_of(env_id)
+        assert processes_of(env_id, state_dir)
         await wait_until(pilot, lambda: "ready in" in " ".join(n.message for n in app._notifications))
-    assert processes_of(env_id)  # environments outlive the app that launched them
+    assert processes_of(env_id, state_dir)  # environments outlive the app that launched them
     service = StagetuiService.open(load_config(small_config))
     assert [v.environment.id for v in service.environments()] == [env_id]
     await service.down(env_id)
-    assert not processes_of(env_id)
+    assert not processes_of(env_id, state_dir)
 
 
 async def test_teardown_asks_and_removes_everything(small_config: Path, state_dir: Path) -> None:
@@ -88,7 +88,7 @@ async def test_teardown_asks_and_removes_everything(small_config: Path, state_di
         await pilot.press("ctrl+d")
         await pilot.press("y")
         await wait_until(pilot, lambda: statuses(app) == {})
-        assert not processes_of(env_id)
+        assert not processes_of(env_id, state_dir)
         assert not (state_dir / "environments" / env_id).exists()
 
 
@@ -124,7 +124,7 @@ async def test_engine_failure_is_notified_and_rolled_back(small_config: Path, st
         await wait_until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
         message = next(n.message for n in app._notifications if n.severity == "error")
         assert "start_services: failpoint" in message and "rolled back" in message
-        assert not processes_of(env_id)
+        assert not processes_of(env_id, state_dir)
         assert not (state_dir / "environments" / env_id).exists()
         assert app.is_running  # the app survived
 
@@ -221,7 +221,7 @@ async def test_quitting_mid_provisioning_asks_then_rolls_back(small_config: Path
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.is_running)
-    assert not processes_of(env_id)
+    assert not processes_of(env_id, state_dir)
     assert not (state_dir / "environments" / env_id).exists()
 
 
