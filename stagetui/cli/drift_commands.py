@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -37,13 +38,17 @@ def _json(check: drift.DriftCheck) -> dict[str, Any]:
     }
 
 
-def _show(ctx: CliContext, checks: list[drift.DriftCheck], errors: list[str], fmt: str) -> None:
+def _show(ctx: CliContext, checks: list[drift.DriftCheck], errors: list[tuple[str, str]], fmt: str) -> None:
     if fmt == "json":
-        ctx.emit_json({"checks": [_json(c) for c in checks], "errors": errors})
-    elif fmt == "junit":
-        sys.stdout.write(
-            render_junit([(c.environment.id, c.report, c.threshold) for c in checks], ctx.service.now())
+        ctx.emit_json(
+            {
+                "checks": [_json(c) for c in checks],
+                "errors": [{"environment": e, "error": m} for e, m in errors],
+            }
         )
+    elif fmt == "junit":
+        reports = [(c.environment.id, c.report, c.threshold) for c in checks]
+        sys.stdout.write(render_junit(reports, ctx.service.now(), errors))
     else:
         for check in checks:
             mark = "[green]✓[/]" if check.threshold.passed else "[red]✗[/]"
@@ -55,17 +60,20 @@ def _show(ctx: CliContext, checks: list[drift.DriftCheck], errors: list[str], fm
                 ctx.show(Text(f"  {reason}", style="red"))
             if check.report.items:
                 ctx.show(drift_lines(check.report.to_dict()))
-        for error in errors:
-            ctx.err.print(Text(f"✗ {error}", style="red"))
+    if fmt != "json":  # stderr too, so a CI log names what could not be checked whatever the format
+        for _, message in errors:
+            ctx.err.print(Text(f"✗ {message}", style="red"), soft_wrap=True)
 
 
 def run_drift(args: argparse.Namespace, ctx: CliContext) -> int:
     fmt = "json" if ctx.json_output else args.format
     try:
         if args.all:
+            if args.environment or args.against != "production":
+                raise BadInputError("--all checks every environment against production: no ENV or --against")
             results = ctx.service.drift_check_all()
             checks = [c for _, c, _ in results if c is not None]
-            errors = [error for _, c, error in results if c is None]
+            errors = [(env.id, error) for env, c, error in results if c is None]
         elif args.environment:
             checks, errors = [ctx.service.drift_check(args.environment, args.against)], []
         else:
@@ -80,6 +88,24 @@ def run_drift(args: argparse.Namespace, ctx: CliContext) -> int:
     if errors:
         return DRIFT_ERROR
     return exit_codes.OK if all(c.threshold.passed for c in checks) else DRIFT_OVER_THRESHOLD
+
+
+def _errors_are_2(
+    handler: Callable[[argparse.Namespace, CliContext], int],
+) -> Callable[[argparse.Namespace, CliContext], int]:
+    """Every drift command exits 2 on any error (unknown environment, bad input): what CI gates expect."""
+
+    def run(args: argparse.Namespace, ctx: CliContext) -> int:
+        try:
+            return handler(args, ctx)
+        except ServiceError as error:
+            if ctx.json_output:
+                ctx.emit_json({"error": str(error), "exit_code": DRIFT_ERROR})
+            else:
+                ctx.err.print(Text(f"stagetui: error: {error}", style="red"), soft_wrap=True)
+            return DRIFT_ERROR
+
+    return run
 
 
 def run_approve(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -164,7 +190,7 @@ def register(commands: Any, add_json: Any) -> None:
     check.add_argument("--format", choices=["table", "json", "junit"], default="table")
     add_json(check)
     approve = sub.add_parser("approve", help="approve a difference (path pattern) for an environment")
-    approve.set_defaults(handler=run_approve)
+    approve.set_defaults(handler=_errors_are_2(run_approve))
     approve.add_argument("environment", metavar="ENV")
     approve.add_argument("path", metavar="PATH", help="dotted key or glob, e.g. app.database.pool_size")
     approve.add_argument("--reason", required=True)
@@ -173,6 +199,6 @@ def register(commands: Any, add_json: Any) -> None:
     approve.add_argument("--all-environments", action="store_true", help="approve it for every environment")
     add_json(approve)
     listing = sub.add_parser("approvals", help="approved differences (config and store)")
-    listing.set_defaults(handler=run_approvals)
+    listing.set_defaults(handler=_errors_are_2(run_approvals))
     listing.add_argument("environment", metavar="ENV", nargs="?")
     add_json(listing)

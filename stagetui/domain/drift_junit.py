@@ -87,14 +87,39 @@ def _suite(parent: ET.Element, env_id: str, report: DriftReport, result: Thresho
     ET.SubElement(suite, "system-out").text = _xml_text("\n".join(notes))
 
 
-def render_junit(reports: Sequence[tuple[str, DriftReport, ThresholdResult]], timestamp: datetime) -> str:
-    """One `<testsuite name="drift.<environment id>">` per (environment id, report, threshold result)."""
+def _error_suite(root: ET.Element, env_id: str, message: str, stamp: str) -> None:
+    """An environment that could not be checked: one erroring case, so CI shows which and why."""
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=f"drift.{_xml_text(env_id)}",
+        timestamp=stamp,
+        tests="1",
+        failures="0",
+        errors="1",
+        skipped="0",
+        time="0",
+    )
+    case = ET.SubElement(
+        suite, "testcase", classname=f"drift.{_xml_text(env_id)}", name="drift check", time="0"
+    )
+    ET.SubElement(case, "error", type="error", message=_xml_text(message)).text = _xml_text(message)
+
+
+def render_junit(
+    reports: Sequence[tuple[str, DriftReport, ThresholdResult]],
+    timestamp: datetime,
+    errors: Sequence[tuple[str, str]] = (),
+) -> str:
+    """One `<testsuite name="drift.<environment id>">` per (environment id, report, threshold result), and
+    one with an erroring case per (environment id, message) that could not be checked."""
     root = ET.Element("testsuites", name="drift")
     stamp = timestamp.isoformat(timespec="seconds")
     for env_id, report, result in reports:
         _suite(root, env_id, report, result, stamp)
-    for total in ("tests", "failures"):
+    for env_id, message in errors:
+        _error_suite(root, env_id, message, stamp)
+    for total in ("tests", "failures", "errors"):
         root.set(total, str(sum(int(suite.get(total, "0")) for suite in root)))
-    root.set("errors", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

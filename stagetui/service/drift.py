@@ -220,7 +220,8 @@ def approve(
     """Record an approved difference in the store (for one environment, or all of them)."""
     if not pattern.strip() or not reason.strip() or not approver.strip():
         raise BadInputError("an approval needs a path pattern, a reason and an approver")
-    env = None if all_environments else resolve(core, reference).environment
+    named = resolve(core, reference).environment  # checked even for all environments: a typo is an error
+    env = None if all_environments else named
     today = core.clock().date()
     if expires is not None and expires < today:
         raise BadInputError(f"--expires {expires} is in the past")

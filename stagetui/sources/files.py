@@ -82,7 +82,10 @@ def _load_ini(path: Path, text: str) -> object:
         errors = getattr(exc, "errors", None)  # ParsingError: [(line number, line text), ...]
         if errors:
             line, bad = errors[0]
-            detail = f"cannot parse {bad.strip()!r}"
+            # Never the line itself: configuration lines carry secrets, and errors end up in CI logs.
+            detail = (
+                f"cannot parse this line ({len(bad.strip())} characters; not shown, it may hold a secret)"
+            )
         raise ConfigSourceError(f"invalid INI: {detail}", path=path, line=line) from exc
     return {section: dict(parser.items(section)) for section in parser.sections()}
 
@@ -116,7 +119,10 @@ def _load_env(path: Path, text: str) -> object:
         match = _ENV_LINE.match(line)
         value = _env_value(match["value"]) if match else None
         if match is None or value is None:
-            raise ConfigSourceError(f"expected KEY=VALUE, got {line.strip()[:40]!r}", path=path, line=number)
+            # The line is not quoted back: .env lines are where secrets live, and errors reach CI logs.
+            key = match["key"] if match else None
+            what = f"the value of {key} does not parse (unclosed quote?)" if key else "expected KEY=VALUE"
+            raise ConfigSourceError(what, path=path, line=number)
         values[match["key"]] = value  # a repeated key overrides, as when the shell sources the file
     return values
 
@@ -152,11 +158,16 @@ def load_file(path: Path) -> dict[str, object]:
     if loader is None:
         raise ConfigSourceError(f"unsupported config format {path.suffix or path.name!r}", path=path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: tolerate a BOM from Windows editors
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigSourceError("file not found", path=path) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigSourceError(f"cannot read: {exc}", path=path) from exc
+    except OSError as exc:
+        raise ConfigSourceError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: tolerate a BOM from Windows editors
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigSourceError(f"not UTF-8 (byte 0x{raw[exc.start]:02x})", path=path, line=line) from exc
     data = loader(path, text)
     if data is None:  # an empty or comment-only YAML file
         return {}
