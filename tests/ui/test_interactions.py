@@ -55,6 +55,9 @@ async def launch(app: StagetuiApp, pilot: Pilot[None], branch: str, strategy: st
     await wait_until(
         pilot, lambda: any(s == "ready" for s in statuses(app).values()) or "failed" in statuses(app).values()
     )
+    # The table can show the status first (a reconciliation may read the store before the run's last events
+    # arrive): wait for the run itself to end as well.
+    await wait_until(pilot, lambda: all(run.finished_at for run in app.dashboard.tracker.runs.values()))
     return next(iter(app.dashboard.tracker.runs.values())).environment_id
 
 
@@ -259,4 +262,22 @@ async def test_a_difference_is_approved_from_the_drift_tree(small_config: Path, 
         await wait_until(pilot, approved_in_tree)
         patterns = [a.pattern for a, _ in app.backend.drift_approvals(env_id)]
         assert "app.cache.ttl_seconds" in patterns
+        await app.backend.down(env_id)
+
+
+async def test_the_drift_panel_plots_each_environments_drift_history(
+    small_config: Path, state_dir: Path
+) -> None:
+    from textual.widgets import Sparkline
+
+    app = make_app(small_config)
+    async with app.run_test(size=(140, 50)) as pilot:
+        env_id = await launch(app, pilot, "ui/history")
+        history = app.dashboard.query_one("#drift-history", Sparkline)
+        assert not history.display  # one check (at provisioning) is not a history yet
+        for _ in range(2):
+            app.backend.drift_check(env_id)
+        app.dashboard.action_reload()  # as the periodic reconciliation would
+        await wait_until(pilot, lambda: history.display and len(list(history.data or [])) == 3)
+        assert "3 checks" in str(app.dashboard.query_one("#drift-box").border_subtitle)
         await app.backend.down(env_id)

@@ -134,6 +134,8 @@ class DashboardScreen(Screen[None]):
         table.sync([*message.views, *kept], self.backend.now())
         self._redraw_panels()
         self._flush_panels()  # a reconciliation is rare: show it at once
+        # Drift may have been checked elsewhere meanwhile (`stagetui drift --all` from cron): read it again.
+        self._drift_uid = None
         self._follow_selection()
 
     def on_service_event(self, message: ServiceEvent) -> None:
