@@ -554,8 +554,22 @@ def test_metrics_exports_and_report(make_config: MakeConfig, state_dir: Path, tm
             server.wait()
 
     as_json = exported(config)
-    # One sample per provisioning step, then total time, data age, drift, orphans and cost per day.
-    assert len(as_json) == len(env["steps"]) + 5
+    # One sample per provisioning step, then total time, data age, the drift check's counts (unapproved,
+    # approved, pass, one per severity), orphans and cost per day.
+    drift_metrics = {
+        "drift.unapproved",
+        "drift.approved",
+        "drift.pass",
+        "drift.critical",
+        "drift.major",
+        "drift.minor",
+        "drift.info",
+    }
+    others = {"provision.total_seconds", "data.age_seconds", "integrity.orphans", "cost.per_day"}
+    assert sorted(row["metric"] for row in as_json if row["metric"] != "provision.step_seconds") == sorted(
+        drift_metrics | others
+    )
+    assert len(as_json) == len(env["steps"]) + len(drift_metrics | others)
     as_csv = cli(config, "export", "--format", "csv")
     assert as_csv.code == 0, as_csv.stderr
     header = as_csv.stdout.splitlines()[0]

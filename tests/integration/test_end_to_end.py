@@ -79,7 +79,7 @@ def test_human_output_shows_step_timings_and_hints(small_config: Path, state_dir
     up = cli(small_config, "up", "feat/human", "--strategy", "containerized")
     assert up.code == 0, up.stderr
     assert (
-        "subset_data" in up.stdout and "check_drift" in up.stdout and "Drift against production" in up.stdout
+        "subset_data" in up.stdout and "check_drift" in up.stdout and "drift against production:" in up.stdout
     )
     assert "✓" in up.stderr and "stagetui down" in up.stderr
     listing = cli(small_config, "ls")
