@@ -10,11 +10,9 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from stagetui.config.model import METRICS
 from stagetui.domain.benchmarks import Aggregation, Benchmark, Direction, Scope
 from stagetui.domain.models import Strategy
-
-ANY = "any"
+from stagetui.ui.screens.cycle_screen import ANY, metric_select, strategy_select
 
 
 class BenchmarkForm(ModalScreen[Benchmark | None]):
@@ -29,13 +27,7 @@ class BenchmarkForm(ModalScreen[Benchmark | None]):
                 yield Label("name")
                 yield Input(placeholder="e.g. p90-under-3-minutes", id="bench-name", compact=True)
                 yield Label("metric")
-                yield Select(
-                    [(m, m) for m in METRICS],
-                    value=METRICS[0],
-                    allow_blank=False,
-                    id="bench-metric",
-                    compact=True,
-                )
+                yield metric_select("bench-metric")
                 yield Label("step")
                 yield Input(placeholder="only for provision.step_seconds", id="bench-step", compact=True)
                 yield Label("aggregate")
@@ -59,13 +51,7 @@ class BenchmarkForm(ModalScreen[Benchmark | None]):
                     compact=True,
                 )
                 yield Label("strategy")
-                yield Select(
-                    [(ANY, ANY)] + [(s.value, s.value) for s in Strategy],
-                    value=ANY,
-                    allow_blank=False,
-                    id="bench-strategy",
-                    compact=True,
-                )
+                yield strategy_select("bench-strategy")
                 yield Label("about")
                 yield Input(placeholder="what it means, in words", id="bench-description", compact=True)
             yield Static("", id="bench-error", classes="form-error")

@@ -3,24 +3,22 @@ baseline after seeing its assessment."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from stagetui.domain.baselines import BaselineAssessment
 from stagetui.domain.benchmarks import Benchmark, BenchmarkStatus
 from stagetui.domain.durations import format_duration
 from stagetui.service.api import StagetuiService
-from stagetui.service.errors import ServiceError
 from stagetui.ui.cycle_models import benchmark_cells
 from stagetui.ui.screens.benchmark_form import BenchmarkForm
 from stagetui.ui.screens.confirm import ConfirmScreen
+from stagetui.ui.screens.cycle_screen import CycleScreen
 from stagetui.ui.tones import toned
 
 COLUMNS = ("name", "current", "baseline", "target", "status", "samples", "source", "description")
@@ -38,7 +36,7 @@ class BaselineAssessed(Message, bubble=False):
     assessment: BaselineAssessment
 
 
-class BenchmarksScreen(Screen[None]):
+class BenchmarksScreen(CycleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="benchmarks-back", tooltip="Back to the dashboard"),
         Binding("a", "add", "Add", id="benchmarks-add", tooltip="Define a new benchmark"),
@@ -128,7 +126,7 @@ class BenchmarksScreen(Screen[None]):
     def action_add(self) -> None:
         def added(benchmark: Benchmark | None) -> None:
             if benchmark is not None:
-                self._mutate(
+                self.apply_change(
                     lambda: self.backend.add_benchmark(benchmark), f"benchmark {benchmark.name} added"
                 )
 
@@ -141,26 +139,13 @@ class BenchmarksScreen(Screen[None]):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self._mutate(lambda: self.backend.remove_benchmark(name), f"benchmark {name} removed")
+                self.apply_change(lambda: self.backend.remove_benchmark(name), f"benchmark {name} removed")
 
         self.app.push_screen(ConfirmScreen(f"Remove benchmark {name}?", "Remove"), confirmed)
 
     def action_record_baseline(self) -> None:
         name = self.selected_name
         if name is not None:
-            self._mutate(
+            self.apply_change(
                 lambda: self.backend.assess_baseline(name, save=True), f"baseline of {name} recorded"
             )
-
-    @work(thread=True, group="benchmark-changes", exit_on_error=False)
-    def _mutate(self, change: Callable[[], object], done: str) -> None:
-        try:
-            change()
-        except ServiceError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        self.app.call_from_thread(self.notify, done)
-        self.action_reload()
-
-    def action_back(self) -> None:
-        self.dismiss(None)

@@ -10,13 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Static
 
-from stagetui.config.model import METRICS
 from stagetui.domain.benchmarks import Scope
 from stagetui.domain.models import Strategy
-
-ANY = "any"
+from stagetui.ui.screens.cycle_screen import ANY, metric_select, strategy_select
 
 
 @dataclass(frozen=True)
@@ -58,21 +56,9 @@ class ExperimentForm(ModalScreen[ExperimentRequest | None]):
                 yield Label("change")
                 yield Input(placeholder="what is different while it runs", id="exp-change", compact=True)
                 yield Label("metric")
-                yield Select(
-                    [(m, m) for m in METRICS],
-                    value=METRICS[0],
-                    allow_blank=False,
-                    id="exp-metric",
-                    compact=True,
-                )
+                yield metric_select("exp-metric")
                 yield Label("strategy")
-                yield Select(
-                    [(ANY, ANY)] + [(s.value, s.value) for s in Strategy],
-                    value=ANY,
-                    allow_blank=False,
-                    id="exp-strategy",
-                    compact=True,
-                )
+                yield strategy_select("exp-strategy")
                 yield Label("expect")
                 yield Input(placeholder="e.g. -50%", id="exp-expect", compact=True)
             yield Static("", id="exp-error", classes="form-error")

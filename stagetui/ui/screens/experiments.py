@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from stagetui.domain.experiments import Experiment, ExperimentResult
 from stagetui.domain.statistics import format_change, format_p
 from stagetui.service.api import StagetuiService
-from stagetui.service.errors import ServiceError
 from stagetui.ui.screens.confirm import ConfirmScreen
+from stagetui.ui.screens.cycle_screen import CycleScreen
 from stagetui.ui.screens.experiment_form import ExperimentForm, ExperimentRequest
 
 
@@ -50,7 +48,7 @@ def describe(result: ExperimentResult) -> str:
     return "\n".join(lines)
 
 
-class ExperimentsScreen(Screen[None]):
+class ExperimentsScreen(CycleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="experiments-back", tooltip="Back to the dashboard"),
         Binding("a", "start", "Start", id="experiments-start", tooltip="Start an experiment"),
@@ -114,7 +112,7 @@ class ExperimentsScreen(Screen[None]):
         def chosen(request: ExperimentRequest | None) -> None:
             if request is None:
                 return
-            self._change(
+            self.apply_change(
                 lambda: self.backend.start_experiment(
                     request.name,
                     hypothesis=request.hypothesis,
@@ -135,21 +133,8 @@ class ExperimentsScreen(Screen[None]):
 
         def confirmed(answer: bool | None) -> None:
             if answer:
-                self._change(
+                self.apply_change(
                     lambda: self.backend.stop_experiment(identifier), f"experiment {identifier} finished"
                 )
 
         self.app.push_screen(ConfirmScreen(f"Finish experiment {identifier}?", "Finish"), confirmed)
-
-    @work(thread=True, group="experiment-changes", exit_on_error=False)
-    def _change(self, change: Callable[[], object], done: str) -> None:
-        try:
-            change()
-        except ServiceError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        self.app.call_from_thread(self.notify, done)
-        self.action_reload()
-
-    def action_back(self) -> None:
-        self.dismiss(None)
