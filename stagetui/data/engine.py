@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from stagetui.domain.anonymize import ColumnRule, Masker, MaskingReport, MaskingVerification
+from stagetui.domain.changes import ChangeReport
 from stagetui.domain.integrity import ForeignKey, IntegrityReport
 from stagetui.domain.subset import SubsetReport
 
@@ -19,6 +20,11 @@ ProgressFn = Callable[[float, str], None]
 
 class DataEngineError(RuntimeError):
     """A data operation failed; the message names the database (never with a password) and what failed."""
+
+
+class IncrementalRefreshUnsafe(DataEngineError):
+    """An incremental refresh cannot be done safely (no change column or key, schema changed): refresh in
+    full instead. Raised before anything is written."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,11 @@ class DataEngine(ABC):
         root_table: str,
         fraction: float,
         seed: int,
+        where: str | None = None,
         progress: ProgressFn | None = None,
     ) -> SubsetReport:
-        """`fraction` of `root_table` and every row those rows need (foreign keys stay valid)."""
+        """`fraction` of the rows of `root_table` matching `where` (an SQL condition; all rows when None),
+        and every row those rows need, in one consistent read: foreign keys stay valid."""
 
     @abstractmethod
     def drop(self, db: DataLocation) -> None:
@@ -113,6 +121,26 @@ class DataEngine(ABC):
         """Orphans per foreign key (the keys come from production's catalog)."""
 
     @abstractmethod
+    def apply_changes(
+        self,
+        copy: DataLocation,
+        production: DataLocation,
+        since: datetime,
+        rules: Sequence[ColumnRule],
+        masker: Masker,
+        column: str = "updated_at",
+        progress: ProgressFn | None = None,
+    ) -> ChangeReport:
+        """Bring a masked copy of `production` (as of `since`) up to date in place: rows whose `column` is
+        later than `since` are masked with `rules` and upserted (parents first), rows no longer in
+        production are deleted (children first). Raises IncrementalRefreshUnsafe, before writing, when a
+        table lacks `column` or a single-column primary key, or the two schemas differ."""
+
+    @abstractmethod
     def seal_golden(self, db: DataLocation, provenance: dict[str, object]) -> None:
         """Make a finished golden copy ready to hand out (statistics, no connections) and record where it
         came from (source, as-of time, rules version) with it."""
+
+    @abstractmethod
+    def read_provenance(self, db: DataLocation) -> dict[str, object] | None:
+        """What `seal_golden` recorded with `db`, or None when it was never sealed."""
