@@ -78,7 +78,9 @@ class DataEngine(ABC):
 
     # --- copying ----------------------------------------------------------------------------------------
     @abstractmethod
-    def full_copy(self, source: DataLocation, target: DataLocation, progress: ProgressFn | None = None) -> None:
+    def full_copy(
+        self, source: DataLocation, target: DataLocation, progress: ProgressFn | None = None
+    ) -> None:
         """A consistent copy of everything in `source` as `target` (which must not exist)."""
 
     @abstractmethod
@@ -106,7 +108,11 @@ class DataEngine(ABC):
     # --- transforming and checking -------------------------------------------------------------------------
     @abstractmethod
     def mask(
-        self, db: DataLocation, rules: Sequence[ColumnRule], masker: Masker, progress: ProgressFn | None = None
+        self,
+        db: DataLocation,
+        rules: Sequence[ColumnRule],
+        masker: Masker,
+        progress: ProgressFn | None = None,
     ) -> MaskingReport:
         """Mask in place, then purge the original bytes (VACUUM)."""
 
@@ -132,7 +138,7 @@ class DataEngine(ABC):
         progress: ProgressFn | None = None,
     ) -> ChangeReport:
         """Bring a masked copy of `production` (as of `since`) up to date in place: rows whose `column` is
-        later than `since` are masked with `rules` and upserted (parents first), rows no longer in
+        at or after `since` are masked with `rules` and upserted (parents first), rows no longer in
         production are deleted (children first). Raises IncrementalRefreshUnsafe, before writing, when a
         table lacks `column` or a single-column primary key, or the two schemas differ."""
 

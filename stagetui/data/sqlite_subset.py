@@ -34,8 +34,10 @@ def subset_copy(
     fraction: float,
     seed: int,
     progress: ProgressFn | None = None,
+    where: str | None = None,
 ) -> SubsetReport:
-    """Copy about ``fraction`` of ``root_table`` (sampled with ``seed``) and every row needed around it."""
+    """Copy about ``fraction`` of the rows of ``root_table`` matching ``where`` (sampled with ``seed``) and
+    every row needed around them. All reads happen in one read transaction: one consistent point in time."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"subset fraction must be in (0, 1], got {fraction}")
     say = progress or (lambda _fraction, _message: None)
@@ -65,7 +67,7 @@ def subset_copy(
             conn.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)")
         conn.execute("BEGIN")
         say(0.05, f"sampling {root_table}")
-        sampled = _sample(conn, root_table, keys[root_table], selection[root_table], fraction, seed)
+        sampled = _sample(conn, root_table, keys[root_table], selection[root_table], fraction, seed, where)
         for i, fk in enumerate(plan.downward):
             say(0.1 + 0.3 * i / max(1, len(plan.downward)), f"following {fk}")
             _follow_down(conn, fk, keys, selection)
@@ -82,7 +84,7 @@ def subset_copy(
         tables = tuple(TableSubset(t, source_rows[t], count_rows(conn, t)) for t in plan.copy_order)
         conn.execute("DETACH DATABASE src")
     say(1.0, "subset complete")
-    return SubsetReport(root_table, fraction, seed, sampled, tables)
+    return SubsetReport(root_table, fraction, seed, sampled, tables, where)
 
 
 def _integer_key(conn: sqlite3.Connection, table: str) -> str:
@@ -98,8 +100,15 @@ def _integer_key(conn: sqlite3.Connection, table: str) -> str:
     return name
 
 
-def _sample(conn: sqlite3.Connection, table: str, key: str, into: str, fraction: float, seed: int) -> int:
-    ids = [row[0] for row in conn.execute(f"SELECT {quote(key)} FROM src.{quote(table)} ORDER BY 1")]
+def _sample(
+    conn: sqlite3.Connection, table: str, key: str, into: str, fraction: float, seed: int, where: str | None
+) -> int:
+    condition = f" WHERE {where}" if where else ""
+    try:
+        rows = conn.execute(f"SELECT {quote(key)} FROM src.{quote(table)}{condition} ORDER BY 1").fetchall()
+    except sqlite3.Error as exc:
+        raise ValueError(f"subset filter on {table} ({where}): {exc}") from exc
+    ids = [row[0] for row in rows]
     count = len(ids) if fraction >= 1.0 else min(len(ids), max(1, round(fraction * len(ids))))
     # Sorted ids + a seeded RNG: the same seed picks the same rows from the same production.
     chosen = random.Random(seed).sample(ids, count)

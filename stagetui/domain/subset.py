@@ -69,6 +69,12 @@ def plan_subset(foreign_keys: Sequence[ForeignKey], root: str, tables: Sequence[
     )
 
 
+def parent_first(foreign_keys: Sequence[ForeignKey], tables: Sequence[str]) -> list[str]:
+    """Every table, parents before children (self-references ignored): the order to insert rows in."""
+    edges = [(fk.parent_table, fk.table) for fk in foreign_keys if fk.table != fk.parent_table]
+    return _topological(list(dict.fromkeys(tables)), edges)
+
+
 def _reach(starts: set[str], edges: Iterable[ForeignKey], *, downward: bool) -> set[str]:
     """Tables reachable from ``starts`` (included) following children (downward) or parents (upward)."""
     step: dict[str, list[str]] = {}
@@ -132,6 +138,7 @@ class SubsetReport:
     seed: int
     sampled: int  # root rows picked by sampling (more root rows may be pulled in as parents)
     tables: tuple[TableSubset, ...]
+    where: str | None = None  # the filter on the root table the sample was drawn from
 
     @property
     def total_rows(self) -> int:
@@ -145,7 +152,8 @@ class SubsetReport:
         return next(t.rows for t in self.tables if t.table == table)
 
     def summary(self) -> str:
+        scope = f" where {self.where}" if self.where else ""
         return (
-            f"subset of {self.root_table} at {self.fraction:.0%} (seed {self.seed}): "
+            f"subset of {self.root_table}{scope} at {self.fraction:.0%} (seed {self.seed}): "
             f"{self.total_rows:,} of {self.source_total_rows:,} rows in {len(self.tables)} tables"
         )
