@@ -20,10 +20,30 @@ anonymization:
       phone: fake_phone
       address: fake_address
       birth_date: date_shift
+      id: keep
+      city: keep
+      country: keep
+      created_at: keep
+      updated_at: keep
     orders:
       shipping_address: fake_address
+      id: keep
+      customer_id: keep
+      account_id: keep
+      status: keep
+      total_cents: keep
+      created_at: keep
+      updated_at: keep
     payments:
       payer_email: fake_email
+      card_last4: "null"
+      id: keep
+      order_id: keep
+      account_id: keep
+      amount_cents: keep
+      method: keep
+      paid_at: keep
+      updated_at: keep
 runtimes:
   local:
     health_timeout: 20s

@@ -11,9 +11,10 @@ from rich.markup import escape
 from stagetui import __version__
 from stagetui.cli import cycle_commands, drift_commands, exit_codes, export_commands, note_commands
 from stagetui.cli.context import CliContext
+from stagetui.cli.data_commands import add_data_commands
 from stagetui.cli.demo import run_demo
 from stagetui.cli.environment_commands import run_down, run_gc, run_ls, run_show, run_up
-from stagetui.cli.other_commands import run_config_check, run_snapshot_ls, run_snapshot_refresh
+from stagetui.cli.other_commands import run_config_check
 from stagetui.cli.tui_commands import run_keys, run_serve, run_tui
 from stagetui.config import ConfigError
 from stagetui.domain.models import Strategy
@@ -84,17 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc = command("gc", run_gc, "remove expired, interrupted and leftover environments")
     gc.add_argument("--dry-run", "-n", action="store_true", help="only list what would be removed")
 
-    snapshot = commands.add_parser("snapshot", help="golden snapshots of production")
-    snapshot_commands = snapshot.add_subparsers(dest="snapshot_command", metavar="COMMAND", required=True)
-    refresh = snapshot_commands.add_parser(
-        "refresh", help="build a new golden snapshot if stale (or --force)"
-    )
-    refresh.set_defaults(handler=run_snapshot_refresh)
-    refresh.add_argument("--force", action="store_true", help="rebuild even if the latest one is fresh")
-    _json_flag(refresh)
-    snapshot_ls = snapshot_commands.add_parser("ls", help="list golden snapshots")
-    snapshot_ls.set_defaults(handler=run_snapshot_ls)
-    _json_flag(snapshot_ls)
+    add_data_commands(command, commands)
 
     config = commands.add_parser("config", help="configuration files")
     config_commands = config.add_subparsers(dest="config_command", metavar="COMMAND", required=True)

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from stagetui.domain.durations import format_duration
+from stagetui.domain.fidelity import TableFidelity
 from stagetui.domain.freshness import Freshness, FreshnessStatus
 from stagetui.domain.models import EnvironmentStatus, StepOutcome, StepPhase, StepRecord
 from stagetui.service.queries import EnvironmentDetail, EnvironmentView
@@ -144,13 +145,40 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
     if drift is not None:
         parts.append(Text("drift against production:", style="bold"))
         parts.append(drift_lines(drift.result))
-    for kind in ("masking", "integrity"):
+    for kind in ("anonymization", "masking", "integrity"):
         check = detail.latest_check(kind)
         if check is not None:
             parts.append(Text(f"{kind}: {check.summary}", style="green" if check.ok else "red"))
+    fidelity = detail.fidelity()
+    if fidelity:
+        parts.append(fidelity_table(fidelity))
     if detail.log_tail:
         parts.append(Text("service log (last lines):\n" + "\n".join(detail.log_tail[-8:]), style="dim"))
     return Group(*parts)
+
+
+def fidelity_table(rows: list[TableFidelity]) -> Table:
+    """Per table: masked columns and values, leaks found by the proof, foreign keys and orphans."""
+    table = Table(title="data fidelity", title_justify="left", box=None, padding=(0, 2))
+    table.add_column("table")
+    for name in ("masked columns", "values masked", "leaks", "foreign keys", "orphans"):
+        table.add_column(name, justify="right")
+
+    def count(value: int | None, bad_when_positive: bool = False) -> Text:
+        if value is None:
+            return Text("-", style="dim")
+        return Text(f"{value:,}", style="red" if bad_when_positive and value else "")
+
+    for row in rows:
+        table.add_row(
+            Text(row.table, style="" if row.ok else "red"),
+            str(row.masked_columns) if row.masked_columns else Text("-", style="dim"),
+            count(row.values_masked),
+            count(row.leaks, bad_when_positive=True),
+            str(row.foreign_keys) if row.foreign_keys else Text("-", style="dim"),
+            count(row.orphans, bad_when_positive=True),
+        )
+    return table
 
 
 KIND_MARKS = {"changed": "~", "added": "+", "removed": "-", "type_changed": "≠"}

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from stagetui.data.golden_store import GoldenSnapshot
-from stagetui.domain.models import CheckRecord, StepRecord
+from stagetui.domain.models import AuditEntry, CheckRecord, StepRecord
 from stagetui.service.queries import EnvironmentDetail, EnvironmentView
 from stagetui.service.teardown import GcAction
 
@@ -90,3 +90,14 @@ def gc_to_json(action: GcAction) -> dict[str, Any]:
 
 def snapshot_to_json(snapshot: GoldenSnapshot, now: datetime) -> dict[str, Any]:
     return {**snapshot.to_dict(), "age_seconds": snapshot.age(now).total_seconds()}
+
+
+def audit_to_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+        "environment": entry.environment_id,
+    }

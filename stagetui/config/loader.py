@@ -65,6 +65,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Stagetu
     return _resolve_paths(config, path.parent)
 
 
+_NEVER_ECHOED = {("production", "postgres"), ("data", "postgres", "dsn")}
+"""Connection strings may carry a password: an error about one never quotes it."""
+
+
 def _problems(error: ValidationError, document: LocatedDocument, path: Path) -> list[ConfigProblem]:
     problems = []
     for item in error.errors():
@@ -73,7 +77,10 @@ def _problems(error: ValidationError, document: LocatedDocument, path: Path) -> 
         if item["type"] == "extra_forbidden":
             message = _unknown_key_message(location)
         elif (
-            "input" in item and item["type"] not in {"missing"} and not isinstance(item["input"], dict | list)
+            "input" in item
+            and item["type"] not in {"missing"}
+            and not isinstance(item["input"], dict | list)
+            and location not in _NEVER_ECHOED
         ):
             message = f"{message} (got {item['input']!r})"
         problems.append(ConfigProblem(path, document.line_of(location), _dotted(location), message))

@@ -66,9 +66,67 @@ class OrchestratorConfig(_Section):
 
 class ProductionConfig(_Section):
     database: Path | None = None
-    """SQLite file of production. Unset: the generated sample production under the state directory."""
+    """SQLite file of production. Unset (and no postgres): the generated sample production under the state
+    directory."""
+    postgres: str | None = Field(default=None, min_length=1)
+    """Connection string of production on PostgreSQL (postgresql://user@host:port/dbname). Only read, in
+    read-only transactions. Keep a password out of the file: ${VAR}, PGPASSWORD or a .pgpass file."""
     config: Path | None = None
     """Directory (or file) holding production's configuration. Unset: the sample production's."""
+
+    @field_validator("postgres")
+    @classmethod
+    def _names_a_database(cls, value: str | None) -> str | None:
+        if value is not None and not _connection_parts(value).get("dbname"):
+            raise ValueError("the connection string names no database (postgresql://host:port/DBNAME)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_database(self) -> ProductionConfig:
+        if self.database is not None and self.postgres is not None:
+            raise ValueError("set database (SQLite) or postgres, not both")
+        return self
+
+
+def _connection_parts(dsn: str) -> dict[str, Any]:
+    from psycopg import ProgrammingError  # only needed with PostgreSQL
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return dict(conninfo_to_dict(dsn))
+    except ProgrammingError as error:
+        # libpq quotes the offending part, which may hold the password: say what is wrong, not where.
+        raise ValueError("not a PostgreSQL connection string (postgresql://user@host:port/dbname)") from error
+
+
+class PostgresDataConfig(_Section):
+    dsn: str | None = Field(default=None, min_length=1)
+    """Server holding the golden copies and the environments' databases (any database on it, e.g.
+    postgresql://stagetui@staging:5432/postgres); the role needs CREATEDB. Unset: production's server."""
+    jobs: int = Field(default=2, ge=1, le=64)
+    """Parallel jobs of pg_dump and pg_restore."""
+
+    @field_validator("dsn")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            _connection_parts(value)
+        return value
+
+
+class DataConfig(_Section):
+    change_column: str = Field(default="updated_at", min_length=1)
+    """Column telling when a row last changed: data as-of times and incremental refreshes use it."""
+    as_of: Literal["copy_time", "newest_change"] = "copy_time"
+    """An environment's data as-of time: when its copy was read (copy_time), or the newest change_column
+    value in it (newest_change), which also shows how far production itself lags."""
+    incremental: bool = True
+    """Refresh golden copies with the rows changed since their as-of time only; a full refresh is made
+    whenever that cannot be done safely (schema changed, a table without change_column or key)."""
+    max_orphans: int = Field(default=0, ge=0)
+    """Integrity threshold: an environment with more rows pointing at missing parents fails (rolled back)."""
+    postgres: PostgresDataConfig = PostgresDataConfig()
+    """Where environments' databases live when production is on PostgreSQL."""
 
 
 class SampleConfig(_Section):
@@ -108,7 +166,10 @@ class AnonymizationConfig(_Section):
     """File holding the masking key when the variable is unset. Unset: a key file under the state directory,
     created with mode 0600 on first use."""
     tables: dict[str, dict[str, ColumnRuleEntry]] = Field(default_factory=dict)
-    """Rules per table and column. Columns not listed are copied unchanged."""
+    """Rules per table and column. A table listed here is sensitive: see strict."""
+    strict: bool = True
+    """Refuse to copy a sensitive table that has a column without a rule (use `keep` for columns that hold
+    no personal data), so a new PII column added to production cannot slip through unmasked."""
 
 
 class FullCloneConfig(_Section):
@@ -132,6 +193,8 @@ class ContainerizedConfig(_Section):
     """Table the subset is drawn from; every row the chosen rows need comes along."""
     subset_fraction: float = Field(default=0.01, gt=0, le=1)
     """Share of the root table's rows in the subset."""
+    subset_where: str | None = Field(default=None, min_length=1)
+    """SQL condition on the root table the sample is drawn from (e.g. country = 'DE'); unset: all rows."""
     synthetic_customers: int = Field(default=200, ge=10)
     """Customers generated for synthetic seed data."""
     config_template: Path | None = None
@@ -425,6 +488,8 @@ class StagetuiConfig(_Section):
     """What production is."""
     sample: SampleConfig = SampleConfig()
     """The generated sample production used when production.database is unset."""
+    data: DataConfig = DataConfig()
+    """Freshness, incremental refreshes, integrity threshold and where environments' databases live."""
     anonymization: AnonymizationConfig = AnonymizationConfig()
     """Masking of personal data on its way out of production."""
     strategies: StrategiesConfig = StrategiesConfig()

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -213,11 +213,20 @@ class MaskingReport:
     def total_changed(self) -> int:
         return sum(c.changed for c in self.columns)
 
+    @property
+    def masked(self) -> tuple[ColumnMasking, ...]:
+        """The columns a rule changes (not those declared `keep`)."""
+        return tuple(c for c in self.columns if c.kind is not MaskKind.KEEP)
+
     def summary(self) -> str:
         return (
-            f"masked {len(self.columns)} columns in {len(self.rows)} tables: "
+            f"masked {len(self.masked)} columns in {len(self.rows)} tables: "
             f"{self.total_changed:,} values changed (rules {self.rules_version})"
         )
+
+    def details(self) -> str:
+        """Which rule changed how many values of which column: names and counts only, never values."""
+        return "; ".join(f"{c.table}.{c.column} {c.kind.value}: {c.changed:,}" for c in self.masked)
 
 
 @dataclass(frozen=True)
@@ -247,3 +256,17 @@ class MaskingVerification:
         bad = [c for c in self.columns if not c.ok]
         leaks = ", ".join(f"{c.table}.{c.column} ({c.row_leaks} row, {c.set_leaks or 0} set)" for c in bad)
         return f"LEAKS in {len(bad)} of {len(self.columns)} masked columns: {leaks}"
+
+
+def uncovered_columns(rules: Sequence[ColumnRule], columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """`table.column` of every column without a rule in a sensitive table (a table with any rule):
+    strict mode refuses these, so a PII column newly added to production is never copied unmasked."""
+    covered: dict[str, set[str]] = {}
+    for rule in rules:
+        covered.setdefault(rule.table, set()).add(rule.column)
+    return [
+        f"{table}.{column}"
+        for table, names in sorted(covered.items())
+        for column in columns.get(table, ())
+        if column not in names
+    ]

@@ -43,6 +43,11 @@ class Workspace:
         return self.data_dir / "app.db"
 
     @property
+    def password_file(self) -> Path:
+        """A .pgpass file (mode 0600) when the environment's database server needs a password."""
+        return self.root / "pgpass"
+
+    @property
     def config_dir(self) -> Path:
         return self.root / "config"
 

@@ -81,8 +81,8 @@ class LocalRuntime(Runtime):
             sys.executable,
             "-m",
             "stagetui.sample.service",
-            "--db",
-            str(workspace.database),
+            # Without a database file the environment's data is on a server: DATABASE_URL from its config.
+            *(["--db", str(workspace.database)] if workspace.database.exists() else []),
             "--config",
             str(workspace.config_file),
             "--port-file",
@@ -96,6 +96,8 @@ class LocalRuntime(Runtime):
         plumbing = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
         plumbing = {name: value for name, value in plumbing.items() if name not in configured}
         plumbing["STAGETUI_ENV_ID"] = env.id
+        if workspace.password_file.is_file():  # the server password, never in the config or the command
+            plumbing["PGPASSFILE"] = str(workspace.password_file)
         # The service gets its configuration's `env` namespace as real environment variables, as an app
         # would: what it then runs with can be read back from the process (live drift).
         variables = {**plumbing, **configured}

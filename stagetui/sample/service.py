@@ -1,7 +1,9 @@
 """The sample service: a tiny read-only HTTP API over the sample production database.
 
-Standard library only, so it runs with a bare Python 3.11 inside any environment (local process or container):
-    python -m stagetui.sample.service --db PATH --config CONFIG.json --port-file PATH [--host H] [--env-id ID]
+Standard library only on SQLite, so it runs with a bare Python 3.11 inside any environment (local process or
+container); on PostgreSQL (DATABASE_URL=postgresql://...) it needs psycopg:
+    python -m stagetui.sample.service [--db PATH] --config CONFIG.json --port-file PATH [--host H]
+        [--env-id ID]
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -26,6 +27,8 @@ from types import FrameType
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
+from stagetui.sample.backends import Database, DatabaseError, open_database, quote
+
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 REDACTED = "***"
@@ -39,10 +42,12 @@ class ServiceUnavailable(Exception):
 
 @dataclass(frozen=True)
 class ServiceState:
-    db_path: Path
+    db_path: Path | None
     env_id: str
     config: dict[str, Any] | None
     config_error: str | None
+    database_url: str | None = None
+    """Used when there is no db_path: sqlite:///PATH or postgresql://..."""
 
 
 def load_config(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -65,53 +70,48 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _connect(db_path: Path) -> sqlite3.Connection:
-    """Read-only, one per request: sqlite connections must not cross threads."""
-    if not db_path.is_file():  # mode=ro would report the less helpful "unable to open database file"
-        raise ServiceUnavailable(f"database: {db_path.name} not found")
+def _query(state: ServiceState, work: Callable[[Database], T]) -> T:
+    """One connection per request: connections must not cross threads."""
     try:
-        return sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        raise ServiceUnavailable(f"database: {error}") from None
-
-
-def _query(db_path: Path, work: Callable[[sqlite3.Connection], T]) -> T:
-    connection = _connect(db_path)
+        database = open_database(state.db_path, state.database_url)
+    except DatabaseError as error:
+        raise ServiceUnavailable(str(error)) from None
     try:
-        return work(connection)
-    except sqlite3.Error as error:
-        raise ServiceUnavailable(f"database: {error}") from None
+        return work(database)
+    except DatabaseError as error:
+        raise ServiceUnavailable(str(error)) from None
     finally:
-        connection.close()
+        database.close()
 
 
 def health(state: ServiceState) -> dict[str, Any]:
     if state.config_error:
         raise ServiceUnavailable(state.config_error)
-    count: int = _query(state.db_path, lambda c: c.execute("SELECT COUNT(*) FROM customers").fetchone()[0])
+    count: int = _query(state, lambda db: db.rows("SELECT COUNT(*) FROM customers")[0][0])
     return {"status": "ok", "env_id": state.env_id, "customers": count}
 
 
 def stats(state: ServiceState) -> dict[str, Any]:
-    def collect(connection: sqlite3.Connection) -> dict[str, Any]:
-        listing = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
-        tables = [row[0] for row in connection.execute(listing)]
+    def collect(db: Database) -> dict[str, Any]:
         counts, newest = {}, []
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            counts[table] = connection.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0]
-            columns = {row[1] for row in connection.execute(f"PRAGMA table_info({quoted})")}
-            if "updated_at" in columns:
-                newest.append(connection.execute(f"SELECT MAX(updated_at) FROM {quoted}").fetchone()[0])
+        for table in db.tables():
+            counts[table] = db.rows(f"SELECT COUNT(*) FROM {quote(table)}")[0][0]
+            if "updated_at" in db.columns(table):
+                newest.append(_iso(db.rows(f"SELECT MAX(updated_at) FROM {quote(table)}")[0][0]))
         return {"tables": counts, "newest": max((n for n in newest if n), default=None)}
 
-    found = _query(state.db_path, collect)
+    found = _query(state, collect)
     return {
         "env_id": state.env_id,
         "tables": found["tables"],
         "newest_updated_at": found["newest"],
         "data_age_seconds": _age_seconds(found["newest"]),
     }
+
+
+def _iso(value: object) -> str | None:
+    """SQLite stores text; PostgreSQL returns a datetime."""
+    return value.isoformat() if isinstance(value, datetime) else (str(value) if value is not None else None)
 
 
 def _age_seconds(stamp: str | None) -> float | None:
@@ -126,7 +126,7 @@ def _age_seconds(stamp: str | None) -> float | None:
 
 def customers(state: ServiceState, limit: int) -> dict[str, Any]:
     sql = "SELECT id, full_name, email, city FROM customers ORDER BY id LIMIT ?"
-    rows = _query(state.db_path, lambda c: c.execute(sql, (limit,)).fetchall())
+    rows = _query(state, lambda db: db.rows(sql, (limit,)))
     items = [{"id": r[0], "full_name": r[1], "email": r[2], "city": r[3]} for r in rows]
     return {"customers": items, "count": len(items)}
 
@@ -213,7 +213,7 @@ def write_port_file(path: Path, port: int) -> None:
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="stagetui.sample.service", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="SQLite database (opened read-only)")
+    parser.add_argument("--db", type=Path, help="SQLite database (opened read-only); else $DATABASE_URL")
     parser.add_argument("--config", type=Path, required=True, help="the environment's config, as JSON")
     parser.add_argument("--port-file", type=Path, required=True, help="where to write the bound port")
     parser.add_argument("--host", default="127.0.0.1")
@@ -224,7 +224,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     config, config_error = load_config(args.config)
-    state = ServiceState(db_path=args.db, env_id=args.env_id, config=config, config_error=config_error)
+    state = ServiceState(
+        db_path=args.db,
+        env_id=args.env_id,
+        config=config,
+        config_error=config_error,
+        database_url=os.environ.get("DATABASE_URL"),
+    )
     server = SampleServer((args.host, 0), state)  # port 0: the OS picks a free port, no collisions
     stop = threading.Event()
 

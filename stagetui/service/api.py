@@ -16,9 +16,10 @@ from stagetui.domain.cost import BudgetStatus, CostModel
 from stagetui.domain.drift import Approval
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.experiments import Experiment, ExperimentResult
-from stagetui.domain.models import Environment, MetricSample, Strategy
+from stagetui.domain.models import AuditEntry, Environment, MetricSample, Strategy
 from stagetui.domain.notes import Note
 from stagetui.service import (
+    audit,
     benchmarks,
     budget,
     compare,
@@ -126,16 +127,36 @@ class StagetuiService:
         return queries.detail(self.core, reference)
 
     async def refresh_snapshot(
-        self, *, force: bool = False, progress: Callable[[float, str], None] | None = None
+        self,
+        *,
+        kind: str = "snapshot",
+        force: bool = False,
+        progress: Callable[[float, str], None] | None = None,
     ) -> RefreshResult:
-        return await snapshots.refresh_snapshot(self.core, force=force, progress=progress)
+        return await snapshots.refresh_snapshot(self.core, kind=kind, force=force, progress=progress)
+
+    def golden_kinds(self) -> list[str]:
+        """The golden copies this config keeps: "snapshot", and "full" on PostgreSQL."""
+        return snapshots.golden_kinds(self.core)
 
     async def prepare_production(self, progress: Callable[[float, str], None] | None = None) -> str | None:
         """Generate the sample production if it is missing; what was done, or None."""
-        return await asyncio.to_thread(ensure_production, self.core.production(), progress)
+        return await asyncio.to_thread(ensure_production, self.core.production(), self.core.engine, progress)
 
     def snapshots(self) -> list[GoldenSnapshot]:
         return snapshots.list_snapshots(self.core)
+
+    def audit_trail(
+        self,
+        *,
+        environment: str | None = None,
+        since: timedelta | None = None,
+        actions: frozenset[str] | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        return audit.audit_trail(
+            self.core, environment=environment, since=since, actions=actions, limit=limit
+        )
 
     # --- configuration drift ------------------------------------------------------------------------
     def drift_check(self, reference: str, against: str | None = None) -> drift.DriftCheck:

@@ -8,14 +8,18 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from stagetui.config.model import StagetuiConfig
+from stagetui.data.engine import DataEngine, DataLocation
 from stagetui.data.golden_store import GoldenStore
 from stagetui.data.production import ProductionSource
+from stagetui.domain.anonymize import Masker
 from stagetui.domain.cost import CostModel
 from stagetui.domain.models import AuditEntry
-from stagetui.runtimes.base import Runtime
+from stagetui.runtimes.base import Runtime, Workspace
 from stagetui.runtimes.local import LocalRuntime
+from stagetui.service import databases
 from stagetui.service.errors import BadInputError
 from stagetui.service.events import EventBus
 from stagetui.service.failpoints import Failpoints
@@ -24,6 +28,8 @@ from stagetui.service.orchestrator import Orchestrator
 from stagetui.service.paths import StatePaths, resolve_state_dir
 from stagetui.service.production import production_source
 from stagetui.store.store import Store
+from stagetui.strategies.golden import GoldenSource
+from stagetui.strategies.provision import mask_rules
 
 Clock = Callable[[], datetime]
 FAILPOINTS_ENV = "STAGETUI_FAILPOINTS"
@@ -44,8 +50,41 @@ class ServiceCore:
     clock: Clock
     orchestrator: Orchestrator
     golden: GoldenStore
+    full_golden: GoldenStore
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     hostname: str = field(default_factory=socket.gethostname)
+
+    @cached_property
+    def engine(self) -> DataEngine:
+        """SQLite (the embedded default) or PostgreSQL, by where production is."""
+        return databases.data_engine(self.config)
+
+    @property
+    def server_dsn(self) -> str | None:
+        return databases.server_dsn(self.config)
+
+    @property
+    def installation_tag(self) -> str:
+        return databases.installation_tag(self.paths, self.hostname)
+
+    def environment_data(self, environment_id: str, workspace: Workspace | None) -> DataLocation:
+        return databases.environment_location(self.config, self.installation_tag, environment_id, workspace)
+
+    def golden_source(self, kind: str, mask_key: bytes) -> GoldenSource:
+        """What golden copies of `kind` ("snapshot" or "full") are built from and how."""
+        tag, data = self.installation_tag, self.config.data
+        return GoldenSource(
+            production=self.production(),
+            engine=self.engine,
+            rules=mask_rules(self.config),
+            masker=Masker(mask_key),
+            clock=self.clock,
+            server_dsn=self.server_dsn if self.engine.name == "postgres" else None,
+            database_name=lambda snapshot_id: databases.golden_database(tag, kind, snapshot_id),
+            change_column=data.change_column,
+            incremental=data.incremental,
+            strict=self.config.anonymization.strict,
+        )
 
     @property
     def owner(self) -> str:
@@ -111,5 +150,6 @@ def open_core(
             failpoints=failpoints,
         ),
         golden=GoldenStore(paths.snapshots),
+        full_golden=GoldenStore(paths.full_golden),
         environ=environ,
     )

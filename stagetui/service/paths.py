@@ -29,6 +29,11 @@ class StatePaths:
         return self.root / "snapshots"
 
     @property
+    def full_golden(self) -> Path:
+        """The full clone's golden copy (PostgreSQL), kept in step with production."""
+        return self.root / "golden-full"
+
+    @property
     def sample(self) -> Path:
         return self.root / "sample"
 

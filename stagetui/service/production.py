@@ -1,19 +1,38 @@
-"""What production is for a given config: a configured SQLite database and config tree, or the sample."""
+"""What production is for a given config: a SQLite file or a PostgreSQL database, its config tree, or the
+generated sample production."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from stagetui.config.model import StagetuiConfig
+from stagetui.data.engine import DataLocation
 from stagetui.data.production import ProductionSource, sample_spec
 from stagetui.service.paths import StatePaths
 
 
+def production_location(config: StagetuiConfig, paths: StatePaths) -> DataLocation:
+    if config.production.postgres is not None:
+        return postgres_location(config.production.postgres)
+    return DataLocation.sqlite(config.production.database or paths.sample / "production.db")
+
+
+def postgres_location(dsn: str) -> DataLocation:
+    """A DSN names the server and the database at once; the database part becomes `database`."""
+    from psycopg.conninfo import conninfo_to_dict  # psycopg is only needed with PostgreSQL
+
+    database = conninfo_to_dict(dsn).get("dbname")
+    if not database:
+        raise ValueError("the connection string names no database (add /dbname or dbname=...)")
+    return DataLocation.postgres(dsn, str(database))
+
+
 def production_source(config: StagetuiConfig, paths: StatePaths, now: datetime) -> ProductionSource:
-    is_sample = config.production.database is None
+    is_sample = config.production.database is None and config.production.postgres is None
     return ProductionSource(
-        database=config.production.database or paths.sample / "production.db",
+        data=production_location(config, paths),
         config=config.production.config or paths.sample / "production_config",
         sample=sample_spec(config.sample.customers, config.sample.seed, now) if is_sample else None,
+        sample_config=config.production.config is None,
         lock=paths.locks / "sample.lock",
     )

@@ -102,6 +102,10 @@ async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
         clock=core.clock,
         audit=lambda action, target, text: core.audit(action, target, text, env.id),
         drift_checker=lambda: _drift_checker(core, env),
+        engine=core.engine,
+        environment_data=lambda workspace: core.environment_data(env.id, workspace),
+        golden_source=lambda: core.golden_source("snapshot", mask_key),
+        full_golden=core.full_golden,
     )
     try:
         outcome = await core.orchestrator.run(

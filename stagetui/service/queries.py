@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from stagetui.domain.fidelity import TableFidelity, table_fidelity
 from stagetui.domain.freshness import Freshness, assess_freshness
 from stagetui.domain.models import CheckRecord, Environment, EnvironmentStatus, StepRecord, Strategy
 from stagetui.runtimes.base import LABEL_PREFIX, DiscoveredEnvironment
@@ -43,6 +44,12 @@ class EnvironmentDetail:
     def latest_check(self, kind: str) -> CheckRecord | None:
         found = [c for c in self.checks if c.kind == kind]
         return found[-1] if found else None
+
+    def fidelity(self) -> list[TableFidelity]:
+        """Per table: masking, the no-leak proof and orphans, from the latest checks of each kind."""
+        results = [self.latest_check(kind) for kind in ("anonymization", "masking", "integrity")]
+        anonymization, masking, integrity = (c.result if c else None for c in results)
+        return table_fidelity(anonymization, masking, integrity)
 
 
 def _owner_alive(core: ServiceCore, env: Environment) -> bool:

@@ -7,11 +7,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from stagetui.data.engine import DataLocation
 from stagetui.domain.models import Environment, EnvironmentStatus, StepOutcome, StepPhase, StepRecord
+from stagetui.runtimes.base import Runtime
+from stagetui.service import databases
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import ConflictError, OperationFailedError
 from stagetui.service.events import EnvironmentChanged, StepFinished
 from stagetui.service.queries import BUSY, EnvironmentView, reconcile, resolve
+from stagetui.strategies.full_clone import KEEP_FULL_GOLDEN
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> Tea
         core.events.emit(EnvironmentChanged(env.id, env.uid, started, env))
     try:
         # Shielded: once started, a teardown finishes even if the caller is interrupted.
-        removed = await asyncio.shield(asyncio.to_thread(runtime.destroy, env.id))
+        removed = await asyncio.shield(asyncio.to_thread(_destroy_everything, core, runtime, env.id))
     except Exception as error:
         _record(core, env, started, StepOutcome.FAILED, f"{type(error).__name__}: {error}", view.recorded)
         if view.recorded:
@@ -61,6 +65,16 @@ async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> Tea
         core.events.emit(EnvironmentChanged(env.id, env.uid, ended, env))
     core.audit("teardown", env.id, f"{reason}: removed {len(removed)} resource(s)", env.id)
     return TeardownResult(env, removed, (ended - started).total_seconds())
+
+
+def _destroy_everything(core: ServiceCore, runtime: Runtime, environment_id: str) -> list[str]:
+    """The runtime's resources, then the environment's database when it lives on a server."""
+    removed = runtime.destroy(environment_id)
+    data = core.environment_data(environment_id, None) if core.engine.name == "postgres" else None
+    if data is not None and core.engine.exists(data):
+        core.engine.drop(data)
+        removed.append(data.describe())
+    return removed
 
 
 def _record(
@@ -113,9 +127,39 @@ async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[G
         except OperationFailedError as error:
             actions.append(GcAction(view.environment.id, reason, error=str(error)))
     if not dry_run:
-        with core.golden.lock.hold():
-            leftovers = [p.name for p in core.golden.root.glob(".building-*")]
-            if leftovers:
-                core.golden.prune(core.config.strategies.snapshot.keep)
-                actions.append(GcAction("golden-snapshots", "abandoned snapshot builds", leftovers))
+        for store in (core.golden, core.full_golden):
+            with store.lock.hold():
+                leftovers = [p.name for p in store.root.glob(".building-*")]
+                if leftovers:
+                    keep = core.config.strategies.snapshot.keep if store is core.golden else KEEP_FULL_GOLDEN
+                    pruned = store.prune(keep)
+                    await asyncio.to_thread(_drop_all, core, list(pruned.databases))
+                    actions.append(GcAction("golden-copies", "abandoned golden builds", leftovers))
+    if core.engine.name == "postgres":
+        actions += await asyncio.to_thread(_server_leftovers, core, dry_run)
     return actions
+
+
+def _drop_all(core: ServiceCore, names: list[str]) -> None:
+    dsn = core.server_dsn
+    for name in names if dsn else []:
+        core.engine.drop(DataLocation.postgres(dsn or "", name))
+
+
+def _server_leftovers(core: ServiceCore, dry_run: bool) -> list[GcAction]:
+    """Databases this installation made on the server that nothing refers to any more: environments that
+    are gone (a crash between creating and recording them) and golden copies no store lists."""
+    from stagetui.data.postgres.engine import PostgresEngine  # psycopg is only needed with PostgreSQL
+
+    dsn, engine = core.server_dsn, core.engine
+    if dsn is None or not isinstance(engine, PostgresEngine):
+        return []
+    tag = core.installation_tag
+    live = {databases.environment_database(tag, v.environment.id) for v in reconcile(core)}
+    goldens = core.golden.referenced_databases() | core.full_golden.referenced_databases()
+    found = engine.list_databases(dsn, databases.environment_prefix(tag))
+    found += engine.list_databases(dsn, databases.golden_prefix(tag))
+    stale = sorted(name for name in found if name not in live and name not in goldens)
+    if stale and not dry_run:
+        _drop_all(core, stale)
+    return [GcAction("server-databases", "databases nothing refers to", stale)] if stale else []

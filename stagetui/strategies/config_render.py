@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import string
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from stagetui.data.engine import DataLocation
+from stagetui.data.urls import database_url, pgpass_line
 from stagetui.domain.secrets import is_secret_key
 from stagetui.runtimes.base import Workspace
 from stagetui.sources.files import YAML_LOADER, ConfigSourceError
@@ -22,9 +25,15 @@ def packaged_template() -> Path:
     return Path(str(resources.files("stagetui") / "sample" / "templates" / "config.yaml"))
 
 
-def runtime_overrides(environment_id: str, workspace: Workspace) -> Tree:
-    """Settings that must differ per environment: its own database."""
-    return {"env": {"DATABASE_URL": f"sqlite:///{workspace.database}"}}
+def runtime_overrides(environment_id: str, workspace: Workspace, data: DataLocation) -> Tree:
+    """Settings that must differ per environment: its own database. A server password goes to the
+    workspace's .pgpass file (mode 0600), never into the config, which drift checks read and show."""
+    line = pgpass_line(data)
+    if line is not None:
+        descriptor = os.open(workspace.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(line + "\n")
+    return {"env": {"DATABASE_URL": database_url(data)}}
 
 
 def merge(base: Mapping[str, object], overrides: Mapping[str, object]) -> Tree:

@@ -8,10 +8,11 @@ import hashlib
 from datetime import timedelta
 
 from stagetui.config.model import StagetuiConfig
-from stagetui.data.sqlite_subset import subset_copy
+from stagetui.data.urls import database_url
 from stagetui.domain.models import Strategy
 from stagetui.domain.plans import Plan, Step, StepResult
-from stagetui.sample.generator import SampleSpec, generate_production_db
+from stagetui.domain.subset import SubsetReport
+from stagetui.sample.generator import GenerationReport, SampleSpec, generate_production_db
 from stagetui.sources.files import write_json_tree
 from stagetui.strategies import steps
 from stagetui.strategies.base import ProvisioningStrategy
@@ -25,26 +26,51 @@ def _seed_for(environment_id: str) -> int:
 
 async def subset_data(ctx: ProvisionContext) -> StepResult:
     settings = ctx.settings.strategies.containerized
-    as_of = ctx.clock()
-    report = await ctx.blocking(
-        subset_copy,
-        ctx.production.database,
-        ctx.ws.database,
-        settings.subset_root,
-        settings.subset_fraction,
-        _seed_for(ctx.env.id),
-        ctx.scaled(0, 1),
-    )
-    ctx.data_as_of = as_of
-    ctx.data_source = f"{settings.subset_fraction:.1%} subset of production by {settings.subset_root}"
-    ctx.audit("read", str(ctx.production.database), f"subset into {ctx.env.id}: {report.summary()}")
+    steps.claim_environment_database(ctx)
+    read_at, target = ctx.clock(), ctx.env_data
+
+    def subset() -> SubsetReport:
+        report = ctx.engine.subset(
+            ctx.production.data,
+            target,
+            settings.subset_root,
+            settings.subset_fraction,
+            _seed_for(ctx.env.id),
+            settings.subset_where,
+            ctx.scaled(0, 0.95),
+        )
+        steps.set_as_of(ctx, read_at, ctx.engine.newest(target, ctx.settings.data.change_column))
+        return report
+
+    report = await ctx.blocking(subset)
+    scope = f" where {settings.subset_where}" if settings.subset_where else ""
+    ctx.data_source = f"{settings.subset_fraction:.1%} subset of production by {settings.subset_root}{scope}"
+    ctx.audit("read", ctx.production.data.describe(), f"subset into {ctx.env.id}: {report.summary()}")
     return StepResult(report.summary())
 
 
 async def generate_data(ctx: ProvisionContext) -> StepResult:
     settings = ctx.settings.strategies.containerized
     spec = SampleSpec(customers=settings.synthetic_customers, seed=_seed_for(ctx.env.id), now=ctx.clock())
-    report = await ctx.blocking(generate_production_db, ctx.ws.database, spec, ctx.scaled(0, 1))
+    steps.claim_environment_database(ctx)
+    target = ctx.env_data
+
+    def generate() -> GenerationReport:
+        if target.engine == "sqlite":
+            return generate_production_db(ctx.ws.database, spec, ctx.scaled(0, 1))
+        from stagetui.data.postgres.engine import PostgresEngine  # psycopg is only needed with PostgreSQL
+
+        if not isinstance(ctx.engine, PostgresEngine):
+            raise RuntimeError(f"cannot load synthetic data into {target.describe()} with {ctx.engine.name}")
+        staging = ctx.ws.data_dir / "synthetic.db"
+        try:
+            generated = generate_production_db(staging, spec, ctx.scaled(0, 0.6))
+            ctx.engine.load_sqlite(staging, target, ctx.scaled(0.6, 1))
+        finally:
+            staging.unlink(missing_ok=True)
+        return generated
+
+    report = await ctx.blocking(generate)
     # Synthetic data is not a copy of anything: it has no age to measure against production.
     ctx.data_as_of, ctx.data_source = None, "synthetic"
     return StepResult(f"generated {sum(report.row_counts.values()):,} synthetic rows")
@@ -54,8 +80,10 @@ async def render_config(ctx: ProvisionContext) -> StepResult:
     template = ctx.settings.strategies.containerized.config_template or packaged_template()
 
     def render() -> None:
-        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": f"sqlite:///{ctx.ws.database}"}
-        tree = merge(render_template(template, variables), runtime_overrides(ctx.env.id, ctx.ws))
+        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": database_url(ctx.env_data)}
+        tree = merge(
+            render_template(template, variables), runtime_overrides(ctx.env.id, ctx.ws, ctx.env_data)
+        )
         write_json_tree(tree, ctx.ws.config_file)
 
     await ctx.blocking(render)

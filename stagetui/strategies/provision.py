@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from stagetui.config.model import StagetuiConfig
+from stagetui.data.engine import DataEngine, DataLocation
 from stagetui.data.golden_store import GoldenStore
 from stagetui.data.production import ProductionSource
 from stagetui.domain.anonymize import ColumnRule, Masker
@@ -16,6 +17,7 @@ from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.models import CheckRecord, Environment
 from stagetui.runtimes.base import Runtime, Workspace
 from stagetui.strategies.context import StepContext
+from stagetui.strategies.golden import GoldenSource
 
 ProgressFn = Callable[[float, str], None]
 DriftChecker = Callable[[], tuple[DriftReport, ThresholdResult]]
@@ -33,6 +35,12 @@ class ProvisionContext(StepContext):
     mask_key: bytes
     clock: Callable[[], datetime]
     audit: Auditor
+    engine: DataEngine
+    environment_data: Callable[[Workspace | None], DataLocation]
+    """Where this environment's database goes (a file in the workspace, or a database on the server)."""
+    golden_source: Callable[[], GoldenSource]
+    full_golden: GoldenStore | None = None
+    """PostgreSQL: the full clone's golden copy, kept in step with production and cloned per environment."""
 
     workspace: Workspace | None = None
     endpoint: str | None = None
@@ -51,6 +59,10 @@ class ProvisionContext(StepContext):
         if self.workspace is None:
             raise RuntimeError("no workspace yet: provision_runtime must run first")
         return self.workspace
+
+    @property
+    def env_data(self) -> DataLocation:
+        return self.environment_data(self.workspace)
 
     @property
     def rules(self) -> list[ColumnRule]:

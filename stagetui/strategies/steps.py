@@ -6,20 +6,42 @@ environments provisioning side by side share the event loop without stalling it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from stagetui.data.production import ensure_production
-from stagetui.data.sqlite_integrity import check_integrity
-from stagetui.data.sqlite_masking import apply_masking, verify_masking
+from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.plans import StepResult
 from stagetui.strategies.provision import ProvisionContext
+from stagetui.strategies.rule_coverage import check_rules_cover
 
 
 async def prepare_production(ctx: ProvisionContext) -> StepResult:
-    """Generate the sample production on first use; nothing to do afterwards."""
-    done = await ctx.blocking(ensure_production, ctx.production, ctx.scaled(0, 1))
+    """Generate the sample production on first use, and check that the masking rules cover production's
+    schema before any row is read."""
+
+    def prepare() -> str | None:
+        done = ensure_production(ctx.production, ctx.engine, ctx.scaled(0, 0.9))
+        strict = ctx.settings.anonymization.strict
+        check_rules_cover(ctx.engine, ctx.production.data, ctx.rules, strict=strict)
+        return done
+
+    done = await ctx.blocking(prepare)
     if done is None:
-        return StepResult("production present", skipped=True)
-    ctx.audit("generate", str(ctx.production.database), done)
+        return StepResult("production present, masking rules cover it", skipped=True)
+    ctx.audit("generate", ctx.production.data.describe(), done)
     return StepResult(done)
+
+
+def claim_environment_database(ctx: ProvisionContext) -> None:
+    """On a server, the environment's database is dropped if the plan fails after this point."""
+    target = ctx.env_data
+    if target.engine == "postgres":
+        ctx.rollback.push(f"drop {target.describe()}", lambda: ctx.engine.drop(target))
+
+
+def set_as_of(ctx: ProvisionContext, read_at: datetime | None, newest_change: datetime | None) -> None:
+    """The environment's data as-of time, as configured: when the copy was read, or its newest change."""
+    ctx.data_as_of = newest_change if ctx.settings.data.as_of == "newest_change" else read_at
 
 
 async def provision_runtime(ctx: ProvisionContext) -> StepResult:
@@ -31,14 +53,23 @@ async def provision_runtime(ctx: ProvisionContext) -> StepResult:
 
 
 async def anonymize(ctx: ProvisionContext) -> StepResult:
-    report = await ctx.blocking(apply_masking, ctx.ws.database, ctx.rules, ctx.masker(), ctx.scaled(0, 1))
-    ctx.audit("mask", ctx.env.id, report.summary())
+    report = await ctx.blocking(ctx.engine.mask, ctx.env_data, ctx.rules, ctx.masker(), ctx.scaled(0, 1))
+    ctx.record_check(
+        "anonymization",
+        True,
+        report.summary(),
+        {
+            "columns": [vars(c) | {"kind": c.kind.value} for c in report.columns],
+            "rules": report.rules_version,
+        },
+    )
+    ctx.audit("mask", ctx.env.id, f"{report.summary()}: {report.details()}")
     return StepResult(report.summary())
 
 
 async def verify_anonymization(ctx: ProvisionContext) -> StepResult:
     """Prove no original value of a masked column is left; a leak fails the plan (and rolls it back)."""
-    verification = await ctx.blocking(verify_masking, ctx.ws.database, ctx.production.database, ctx.rules)
+    verification = await ctx.blocking(ctx.engine.verify_masking, ctx.env_data, ctx.production.data, ctx.rules)
     ctx.record_check(
         "masking",
         verification.ok,
@@ -52,14 +83,31 @@ async def verify_anonymization(ctx: ProvisionContext) -> StepResult:
 
 
 async def verify_integrity(ctx: ProvisionContext) -> StepResult:
-    report = await ctx.blocking(check_integrity, ctx.ws.database)
+    """Orphans per foreign key of production's schema (so a copy without constraints is checked too);
+    more than data.max_orphans fails the plan."""
+
+    def check() -> IntegrityReport:
+        keys = ctx.engine.foreign_keys(ctx.production.data)
+        return ctx.engine.integrity(ctx.env_data, keys)
+
+    report = await ctx.blocking(check)
     ctx.integrity = report
+    limit = ctx.settings.data.max_orphans
+    passed = report.total_orphans <= limit
     ctx.record_check(
         "integrity",
-        report.ok,
+        passed,
         report.summary(),
-        {"foreign_keys": [{"foreign_key": str(c.foreign_key), "orphans": c.orphans} for c in report.checked]},
+        {
+            "foreign_keys": [
+                {"foreign_key": str(c.foreign_key), "table": c.foreign_key.table, "orphans": c.orphans}
+                for c in report.checked
+            ],
+            "max_orphans": limit,
+        },
     )
+    if not passed:
+        raise RuntimeError(f"{report.summary()}: over the threshold of {limit} (data.max_orphans)")
     return StepResult(report.summary())
 
 

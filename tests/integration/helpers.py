@@ -63,8 +63,8 @@ def processes_of(environment_id: str, state: Path | None = None) -> list[int]:
             if state is not None and not str((entry / "cwd").readlink()).startswith(str(state)):
                 continue
             if marker in (entry / "environ").read_bytes().split(b"\0"):
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if state != "Z":
+                run_state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if run_state != "Z":
                     found.append(int(entry.name))
         except OSError:
             continue

@@ -87,6 +87,22 @@ def test_masking_rule_errors_point_at_the_column(tmp_path: Path) -> None:
     assert "stagetui.yaml:5: anonymization.tables.customers.name" in message and "needs a value" in message
 
 
+def test_connection_string_errors_never_quote_the_string(tmp_path: Path) -> None:
+    text = (
+        "production:\n  postgres: postgresql://reader:hunter2secret@db:5432\n"
+        "data:\n  postgres:\n    dsn: 'host=db port=x = hunter2secret'\n"
+    )
+    message = _problem(tmp_path, text)
+    assert "stagetui.yaml:2: production.postgres: the connection string names no database" in message
+    assert "stagetui.yaml:5: data.postgres.dsn: not a PostgreSQL connection string" in message
+    assert "hunter2secret" not in message
+
+
+def test_production_is_one_database(tmp_path: Path) -> None:
+    text = "production:\n  database: prod.db\n  postgres: postgresql://db/shop\n"
+    assert "set database (SQLite) or postgres, not both" in _problem(tmp_path, text)
+
+
 def test_yaml_syntax_and_duplicate_keys(tmp_path: Path) -> None:
     assert "began on line 2" in _problem(tmp_path, "defaults:\n  ttl: [1h\n")
     message = _problem(tmp_path, "owner: a\nowner: b\n")

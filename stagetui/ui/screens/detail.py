@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
 
 from stagetui.domain.durations import format_duration
+from stagetui.domain.fidelity import TableFidelity
 from stagetui.domain.models import StepPhase
 from stagetui.service.api import StagetuiService
 from stagetui.service.errors import ServiceError
@@ -23,6 +24,24 @@ from stagetui.ui.tones import toned
 from stagetui.ui.view_models import Tone, freshness_cell
 from stagetui.ui.widgets.drift_panel import DriftPanel
 from stagetui.ui.widgets.provisioning_panel import MARKS
+
+FIDELITY_COLUMNS = ("table", "masked columns", "values masked", "leaks", "foreign keys", "orphans")
+
+
+def fidelity_cells(row: TableFidelity) -> tuple[str, ...]:
+    """A table's masking, no-leak proof and orphans as cells ('-' for what was not measured)."""
+
+    def count(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    return (
+        row.table,
+        str(row.masked_columns or "-"),
+        count(row.values_masked),
+        count(row.leaks),
+        str(row.foreign_keys or "-"),
+        count(row.orphans),
+    )
 
 
 def facts(detail: EnvironmentDetail, now: datetime) -> str:
@@ -62,6 +81,8 @@ class DetailScreen(Screen[None]):
                 yield Log(id="detail-log", highlight=False)
             with TabPane("Drift", id="tab-drift"):
                 yield DriftPanel(id="detail-drift")
+            with TabPane("Data", id="tab-data"):
+                yield DataTable(id="detail-data", cursor_type="row")
             with TabPane("History", id="tab-history"):
                 yield DataTable(id="detail-history", cursor_type="row")
         yield Footer()
@@ -71,6 +92,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-history", DataTable).add_columns(
             "when", "check", "ok", "data age then", "summary"
         )
+        self.query_one("#detail-data", DataTable).add_columns(*FIDELITY_COLUMNS)
         self.action_reload()
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
@@ -100,6 +122,7 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-drift", DriftPanel).show(
             drift_tree(detail.view.environment.id, drift.result if drift else None)
         )
+        self._fidelity(detail)
         history = self.query_one("#detail-history", DataTable)
         history.clear()
         as_of = detail.view.environment.data_as_of
@@ -123,6 +146,14 @@ class DetailScreen(Screen[None]):
             share = f"{step.seconds / total:.0%}" if step.phase is StepPhase.PROVISION else ""
             label = toned(self.app, name, Tone.ACCENT) if step is slowest else name
             table.add_row(mark, label, format_duration(step.seconds), share, step.detail)
+
+    def _fidelity(self, detail: EnvironmentDetail) -> None:
+        table = self.query_one("#detail-data", DataTable)
+        table.clear()
+        for row in detail.fidelity():
+            cells = fidelity_cells(row)
+            name = row.table if row.ok else toned(self.app, row.table, Tone.ERROR)
+            table.add_row(name, *cells[1:])
 
     def action_back(self) -> None:
         self.dismiss(None)
