@@ -22,7 +22,12 @@ test: $(BIN)/python
 	$(BIN)/ruff check stagetui tests benchmarks
 	$(BIN)/ruff format --check stagetui tests benchmarks
 	$(BIN)/mypy
-	command -v tmux >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux)
+	@# System packages the integration tests drive for real: tmux (the TUI as a user sees it) and the
+	@# PostgreSQL server (the tests start and stop their own cluster). Installed only when missing.
+	@missing=""; command -v tmux >/dev/null || missing="tmux"; \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(BIN)/python tests/run_pytest.py
 
 clean:

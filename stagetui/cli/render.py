@@ -131,6 +131,7 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
         ("endpoint", env.endpoint or "-"),
         ("provisioned in", format_duration(env.provision_seconds)),
         ("data", Text(env.data_source or "-")),
+        ("database", Text(env.database or "-")),
         ("freshness", freshness_text(view.freshness)),
         ("drift", drift_text(view)),
         ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ def view_to_json(view: EnvironmentView, now: datetime) -> dict[str, Any]:
         "ttl_left_seconds": round(env.ttl_left(now).total_seconds(), 1),
         "provision_seconds": env.provision_seconds,
         "data_source": env.data_source,
+        "database": env.database,
+        "data_bytes": env.data_bytes,
         "freshness": {
             "as_of": _time(fresh.as_of),
             "age_seconds": fresh.age.total_seconds() if fresh.age is not None else None,
@@ -75,6 +78,7 @@ def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
         **view_to_json(detail.view, now),
         "steps": [step_to_json(s) for s in detail.steps],
         "checks": [check_to_json(c) for c in detail.checks],
+        "fidelity": [asdict(row) for row in detail.fidelity()],
         "log_tail": detail.log_tail,
     }
 

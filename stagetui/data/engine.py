@@ -72,6 +72,10 @@ class DataEngine(ABC):
     @abstractmethod
     def row_counts(self, db: DataLocation) -> dict[str, int]: ...
 
+    def size_bytes(self, db: DataLocation) -> int | None:
+        """Bytes the database takes (for storage cost); None when unknown."""
+        return None
+
     @abstractmethod
     def newest(self, db: DataLocation, column: str) -> datetime | None:
         """The latest value of `column` (e.g. updated_at) over every table that has it: data as-of."""

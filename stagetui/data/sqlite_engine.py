@@ -63,6 +63,10 @@ class SqliteEngine(DataEngine):
         with _errors(db):
             return sqlite_schema.row_counts(_path(db))
 
+    def size_bytes(self, db: DataLocation) -> int | None:
+        path = _path(db)
+        return path.stat().st_size if path.is_file() else None
+
     def newest(self, db: DataLocation, column: str) -> datetime | None:
         newest: datetime | None = None
         with _errors(db), closing(connect_readonly(_path(db))) as conn:

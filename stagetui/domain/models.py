@@ -98,6 +98,8 @@ class Environment:
     provision_seconds: float | None = None
     data_bytes: int | None = None
     """Size of the environment's data, for storage cost."""
+    database: str = ""
+    """Where its data lives: a file, or a database on a server (never with a password)."""
     owner_pid: int | None = None
     """Pid of the process working on it while provisioning or tearing down (to detect interruptions)."""
     owner_host: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,8 +137,10 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
             max(r.ended_at for r in steps) - min(r.started_at for r in steps)
         ).total_seconds()
         env.data_as_of, env.data_source = context.data_as_of, context.data_source
-        if context.workspace is not None and context.workspace.database.exists():
-            env.data_bytes = context.workspace.database.stat().st_size
+        if context.workspace is not None:
+            data = context.env_data
+            env.database = data.describe()
+            env.data_bytes = _quietly(lambda: context.engine.size_bytes(data))
         if context.drift is not None:
             worst = context.drift.worst
             env.drift = DriftSummary(
@@ -159,6 +162,14 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
     core.store.save_environment(env)
     core.audit("provision", env.id, f"{env.status.value}: {env.status_detail or env.data_source}", env.id)
     core.events.emit(EnvironmentChanged(env.id, env.uid, now, env))
+
+
+def _quietly(measure: Callable[[], int | None]) -> int | None:
+    """A measurement that must not turn a ready environment into a failed one."""
+    try:
+        return measure()
+    except Exception:
+        return None
 
 
 def _sample(

@@ -74,6 +74,7 @@ def environment_from_record(record: Record) -> Environment:
         orphans=record.get("orphans"),
         provision_seconds=record.get("provision_seconds"),
         data_bytes=record.get("data_bytes"),
+        database=record.get("database", ""),
         owner_pid=record.get("owner_pid"),
         owner_host=record.get("owner_host", ""),
         updated_at=_parse_time(record.get("updated_at")),

@@ -53,6 +53,7 @@ def facts(detail: EnvironmentDetail, now: datetime) -> str:
         ("endpoint", env.endpoint or "-"),
         ("provisioned in", format_duration(env.provision_seconds)),
         ("data", f"{env.data_source or '-'}  ·  age {freshness_cell(view.freshness).text}"),
+        ("database", env.database or "-"),
         ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),
         ("expires", f"{env.expires_at:%Y-%m-%d %H:%M} UTC, in {format_duration(env.ttl_left(now))}"),
     ]
