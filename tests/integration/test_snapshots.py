@@ -56,7 +56,7 @@ def test_snapshot_environments_share_a_golden_until_it_is_stale(small_config: Pa
 def test_refresh_force_prunes_and_rule_changes_rebuild(small_config: Path, state_dir: Path) -> None:
     service = StagetuiService.open(load_config(small_config))
     built = asyncio.run(service.refresh_snapshot())
-    assert built.refreshed and built.reason == "no golden snapshot yet"
+    assert built.refreshed and built.reason == "no golden copy yet"
     assert not asyncio.run(service.refresh_snapshot()).refreshed
     for _ in range(2):
         assert asyncio.run(service.refresh_snapshot(force=True)).refreshed
