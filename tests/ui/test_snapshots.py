@@ -148,6 +148,12 @@ def test_detail_drift_tab(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=(100, 36), run_before=opening_detail(RELEASE, "tab-drift"))
 
 
+def test_detail_data_tab(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """The full clone's data fidelity per table: masked columns and values, the no-leak proof, orphans."""
+    app = make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=opening_detail(RELEASE, "tab-data"))
+
+
 # --- help -------------------------------------------------------------------------------------------------
 def test_help_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
