@@ -133,6 +133,7 @@ def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
             "production": config.production.model_copy(
                 update={
                     "database": _resolve(config.production.database, base),
+                    "postgres_dump": _resolve(config.production.postgres_dump, base),
                     "config": _resolve(config.production.config, base),
                 }
             ),

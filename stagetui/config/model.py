@@ -71,8 +71,15 @@ class ProductionConfig(_Section):
     postgres: str | None = Field(default=None, min_length=1)
     """Connection string of production on PostgreSQL (postgresql://user@host:port/dbname). Only read, in
     read-only transactions. Keep a password out of the file: ${VAR}, PGPASSWORD or a .pgpass file."""
+    postgres_dump: Path | None = None
+    """Instead of connecting to production: a pg_dump archive of it (-Fc file or -Fd directory), restored
+    once into a database on data.postgres.dsn (again whenever the archive changes) that stands for it."""
     config: Path | None = None
     """Directory (or file) holding production's configuration. Unset: the sample production's."""
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.postgres is not None or self.postgres_dump is not None
 
     @field_validator("postgres")
     @classmethod
@@ -83,8 +90,9 @@ class ProductionConfig(_Section):
 
     @model_validator(mode="after")
     def _one_database(self) -> ProductionConfig:
-        if self.database is not None and self.postgres is not None:
-            raise ValueError("set database (SQLite) or postgres, not both")
+        chosen = [self.database, self.postgres, self.postgres_dump]
+        if sum(value is not None for value in chosen) > 1:
+            raise ValueError("set one of database (SQLite), postgres and postgres_dump")
         return self
 
 
@@ -518,6 +526,12 @@ class StagetuiConfig(_Section):
 
     ui: UiConfig = UiConfig()
     """The terminal UI."""
+
+    @model_validator(mode="after")
+    def _dump_needs_a_server(self) -> StagetuiConfig:
+        if self.production.postgres_dump is not None and self.data.postgres.dsn is None:
+            raise ValueError("production.postgres_dump needs data.postgres.dsn: the server to restore it on")
+        return self
 
     @field_validator("owner")
     @classmethod

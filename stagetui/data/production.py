@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from stagetui.data.engine import DataEngine, DataLocation
 from stagetui.sample.generator import SampleSpec, generate_production_db, write_production_config
+from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
 
 ProgressFn = Callable[[float, str], None]
@@ -28,7 +30,11 @@ class ProductionSource:
     sample_config: bool
     """The config is the sample production's, written on first use."""
     lock: Path
-    """Serializes generation across processes."""
+    """Serializes generation (and restoring a dump) across processes."""
+    dump: Path | None = None
+    """A pg_dump archive of production, restored into `data` (which then stands for production)."""
+    dump_marker: Path | None = None
+    """Records which archive (size, modification time) `data` was restored from."""
 
     @property
     def database(self) -> Path:
@@ -41,7 +47,10 @@ class ProductionSource:
 def ensure_production(
     source: ProductionSource, engine: DataEngine, progress: ProgressFn | None = None
 ) -> str | None:
-    """Generate the sample production if it is missing; return what was done, or None if nothing was."""
+    """Generate the sample production, or restore production's dump, if missing (or, for a dump, changed);
+    return what was done, or None if nothing was."""
+    if source.dump is not None:
+        return _restore_dump(source, engine, source.dump)
     if source.config.exists() and engine.exists(source.data):
         return None
     if not source.config.exists() and not source.sample_config:
@@ -59,6 +68,38 @@ def ensure_production(
         report = generate_production_db(source.database, source.sample, progress)
     rows = sum(report.row_counts.values())
     return f"generated the sample production: {rows:,} rows in {report.seconds:.1f}s"
+
+
+def _dump_identity(dump: Path) -> dict[str, int]:
+    if not dump.exists():
+        raise ProductionMissingError(f"production dump not found: {dump} (see production.postgres_dump)")
+    stat = dump.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _restore_dump(source: ProductionSource, engine: DataEngine, dump: Path) -> str | None:
+    from stagetui.data.postgres.engine import PostgresEngine  # psycopg is only needed with PostgreSQL
+
+    if not isinstance(engine, PostgresEngine) or source.dump_marker is None:
+        raise ValueError("a production dump needs the PostgreSQL engine")
+    marker = source.dump_marker
+
+    def current() -> bool:
+        recorded = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        return recorded == _dump_identity(dump) and engine.exists(source.data)
+
+    if current():
+        return None
+    with StateLock(source.lock, timeout=1800).hold():
+        if not source.config.exists():
+            write_production_config(source.config)
+        if current():
+            return None
+        marker.unlink(missing_ok=True)
+        engine.drop(source.data)
+        engine.restore_dump(dump, source.data)
+        atomic_write_text(marker, json.dumps(_dump_identity(dump)))
+    return f"restored production from {dump.name} into {source.data.describe()}"
 
 
 def sample_spec(customers: int, seed: int, now: datetime) -> SampleSpec:

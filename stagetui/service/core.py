@@ -108,7 +108,7 @@ class ServiceCore:
         return CostModel(cost.currency, {r: dict(p) for r, p in cost.hourly.items()}, cost.storage_gb_month)
 
     def production(self) -> ProductionSource:
-        return production_source(self.config, self.paths, self.clock())
+        return production_source(self.config, self.paths, self.clock(), self.installation_tag)
 
     def mask_key(self) -> bytes:
         try:

@@ -20,7 +20,7 @@ _MAX_NAME = 63  # PostgreSQL's identifier limit (bytes)
 
 
 def data_engine(config: StagetuiConfig) -> DataEngine:
-    if config.production.postgres is None:
+    if not config.production.on_postgres:
         return SqliteEngine()
     from stagetui.data.postgres.engine import PostgresEngine  # psycopg is only needed with PostgreSQL
 
@@ -56,6 +56,11 @@ def golden_database(tag: str, kind: str, snapshot_id: str) -> str:
     return _name(tag, "golden", kind, snapshot_id)
 
 
+def production_database(tag: str) -> str:
+    """Where a pg_dump archive of production is restored to stand for it."""
+    return _name(tag, "production")
+
+
 def golden_prefix(tag: str) -> str:
     return _name(tag, "golden") + "_"
 
@@ -65,7 +70,7 @@ def environment_location(
 ) -> DataLocation:
     """An environment's database: the file in its workspace, or its own database on the server."""
     dsn = server_dsn(config)
-    if config.production.postgres is not None and dsn is not None:
+    if config.production.on_postgres and dsn is not None:
         return DataLocation.postgres(dsn, environment_database(tag, environment_id))
     if workspace is None:
         raise ValueError(f"environment {environment_id} has no workspace yet")

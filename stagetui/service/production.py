@@ -8,12 +8,15 @@ from datetime import datetime
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.engine import DataLocation
 from stagetui.data.production import ProductionSource, sample_spec
+from stagetui.service.databases import production_database
 from stagetui.service.paths import StatePaths
 
 
-def production_location(config: StagetuiConfig, paths: StatePaths) -> DataLocation:
+def production_location(config: StagetuiConfig, paths: StatePaths, tag: str) -> DataLocation:
     if config.production.postgres is not None:
         return postgres_location(config.production.postgres)
+    if config.production.postgres_dump is not None and config.data.postgres.dsn is not None:
+        return DataLocation.postgres(config.data.postgres.dsn, production_database(tag))
     return DataLocation.sqlite(config.production.database or paths.sample / "production.db")
 
 
@@ -27,12 +30,14 @@ def postgres_location(dsn: str) -> DataLocation:
     return DataLocation.postgres(dsn, str(database))
 
 
-def production_source(config: StagetuiConfig, paths: StatePaths, now: datetime) -> ProductionSource:
-    is_sample = config.production.database is None and config.production.postgres is None
+def production_source(config: StagetuiConfig, paths: StatePaths, now: datetime, tag: str) -> ProductionSource:
+    is_sample = config.production.database is None and not config.production.on_postgres
     return ProductionSource(
-        data=production_location(config, paths),
+        data=production_location(config, paths, tag),
         config=config.production.config or paths.sample / "production_config",
         sample=sample_spec(config.sample.customers, config.sample.seed, now) if is_sample else None,
         sample_config=config.production.config is None,
         lock=paths.locks / "sample.lock",
+        dump=config.production.postgres_dump,
+        dump_marker=paths.root / "production-dump.json",
     )

@@ -101,7 +101,7 @@ class FullCloneStrategy(ProvisioningStrategy):
 
     def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
         data: tuple[Step[ProvisionContext], ...]
-        if settings.production.postgres is not None:
+        if settings.production.on_postgres:
             data = (
                 Step("sync_golden", sync_golden, ("prepare_production",)),
                 Step("restore_data", clone_data, ("sync_golden", "provision_runtime")),

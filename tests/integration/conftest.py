@@ -1,10 +1,11 @@
 """Fixtures shared by the integration tests.
 
-The moto server fixtures are registered here rather than imported into each test module: pytest makes one
-fixture definition per module that imports a fixture, so a session-scoped server imported by two modules
-would be started twice.
+The moto server and PostgreSQL fixtures are registered here rather than imported into each test module:
+pytest makes one fixture definition per module that imports a fixture, so a session-scoped server imported
+by two modules would be started twice.
 """
 
 from tests.integration.moto_server import aws_endpoint, moto_server
+from tests.integration.postgres_server import pg_production, postgres_server, sample_sqlite
 
-__all__ = ["aws_endpoint", "moto_server"]
+__all__ = ["aws_endpoint", "moto_server", "pg_production", "postgres_server", "sample_sqlite"]

@@ -100,7 +100,7 @@ def test_connection_string_errors_never_quote_the_string(tmp_path: Path) -> None
 
 def test_production_is_one_database(tmp_path: Path) -> None:
     text = "production:\n  database: prod.db\n  postgres: postgresql://db/shop\n"
-    assert "set database (SQLite) or postgres, not both" in _problem(tmp_path, text)
+    assert "set one of database (SQLite), postgres and postgres_dump" in _problem(tmp_path, text)
 
 
 def test_yaml_syntax_and_duplicate_keys(tmp_path: Path) -> None:

@@ -1,0 +1,230 @@
+"""Data engine timings, SQLite against PostgreSQL: clone, full copy, mask, verify and subset on the sample
+production (~65k customers, about 1 M rows), each copy next to the direct way of doing it in the same run.
+
+    .venv/bin/python benchmarks/data_engines.py [--customers 65000] [--repeat 3] [--jobs 2]
+
+Direct ways: SQLite clone = shutil.copyfile; PostgreSQL clone and full copy = `pg_dump -Fc | pg_restore`.
+The benchmark starts its own PostgreSQL cluster (the integration tests' helper) and always stops it.
+Prints a table and writes JSON under benchmarks/results/. Absolute times on shared machines are noise;
+the ratios, measured in the same run and interleaved, are the numbers to watch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the cluster helper lives with the integration tests
+
+from stagetui import __version__  # noqa: E402
+from stagetui.data.engine import DataLocation  # noqa: E402
+from stagetui.data.postgres import PostgresEngine  # noqa: E402
+from stagetui.data.postgres.connection import tool_conninfo  # noqa: E402
+from stagetui.data.sqlite_copy import backup_copy, fast_copy  # noqa: E402
+from stagetui.data.sqlite_masking import apply_masking, verify_masking  # noqa: E402
+from stagetui.data.sqlite_schema import row_counts  # noqa: E402
+from stagetui.data.sqlite_subset import subset_copy  # noqa: E402
+from stagetui.domain.anonymize import ColumnRule, Masker, MaskKind  # noqa: E402
+from stagetui.sample.generator import SampleSpec, generate_production_db  # noqa: E402
+from tests.integration.postgres_server import MISSING_BINARIES, find_bindir, running_cluster  # noqa: E402
+
+# The sample config's rules (sample_config.yaml), without its `keep` entries.
+RULES = [
+    ColumnRule("customers", "full_name", MaskKind.FAKE_NAME),
+    ColumnRule("customers", "email", MaskKind.FAKE_EMAIL),
+    ColumnRule("customers", "phone", MaskKind.FAKE_PHONE),
+    ColumnRule("customers", "address", MaskKind.FAKE_ADDRESS),
+    ColumnRule("customers", "birth_date", MaskKind.DATE_SHIFT),
+    ColumnRule("orders", "shipping_address", MaskKind.FAKE_ADDRESS),
+    ColumnRule("payments", "payer_email", MaskKind.FAKE_EMAIL),
+    ColumnRule("payments", "card_last4", MaskKind.NULL),
+]
+MASKER = Masker(b"benchmark-masking-key-0123456789")
+SUBSET_FRACTION = 0.01
+Timings = dict[str, list[float]]
+
+
+def timed(times: Timings, name: str, action: Callable[[], object]) -> None:
+    started = time.perf_counter()
+    action()
+    times[name].append(time.perf_counter() - started)
+
+
+def dump_restore(source: DataLocation, target: DataLocation, bindir: Path) -> None:
+    """The direct way to copy a PostgreSQL database: createdb, then pg_dump -Fc piped into pg_restore."""
+    assert source.dsn is not None
+    maintenance, env = tool_conninfo(DataLocation.postgres(source.dsn, "postgres"))
+    src_info, _ = tool_conninfo(source)
+    dst_info, _ = tool_conninfo(target)
+    environ = {**os.environ, **env}
+    createdb = [str(bindir / "createdb"), f"--maintenance-db={maintenance}", str(target.database)]
+    subprocess.run(createdb, check=True, env=environ)
+    dump = subprocess.Popen(
+        [str(bindir / "pg_dump"), "-Fc", f"--dbname={src_info}"], stdout=subprocess.PIPE, env=environ
+    )
+    restore = subprocess.run(
+        [str(bindir / "pg_restore"), "--no-owner", f"--dbname={dst_info}"], stdin=dump.stdout, env=environ
+    )
+    assert dump.stdout is not None
+    dump.stdout.close()
+    if dump.wait() != 0 or restore.returncode != 0:
+        raise RuntimeError("pg_dump | pg_restore failed")
+
+
+def sqlite_round(work: Path, production: Path, golden: Path, run: int, times: Timings) -> None:
+    clone, plain, copy, subset = (work / f"{name}-{run}.db" for name in ("clone", "plain", "copy", "subset"))
+    timed(times, "sqlite clone", lambda: fast_copy(golden, clone))
+    timed(times, "sqlite clone direct", lambda: shutil.copyfile(golden, plain))
+    timed(times, "sqlite full copy", lambda: backup_copy(production, copy))
+    timed(times, "sqlite mask", lambda: apply_masking(copy, RULES, MASKER))
+    timed(times, "sqlite verify", lambda: verify_masking(copy, production, RULES))
+    timed(times, "sqlite subset", lambda: subset_copy(production, subset, "customers", SUBSET_FRACTION, run))
+    for path in (clone, plain, copy, subset):
+        path.unlink()
+
+
+def postgres_round(
+    engine: PostgresEngine, bindir: Path, prod: DataLocation, golden: DataLocation, run: int, times: Timings
+) -> None:
+    def at(name: str) -> DataLocation:
+        assert prod.dsn is not None
+        return DataLocation.postgres(prod.dsn, f"stagetui_bench_{name}_{run}")
+
+    open_golden = at("open")  # pg_dump cannot read a sealed golden (no connections): an unsealed twin
+    engine.clone(golden, open_golden)
+    engine.unseal_golden(open_golden)
+    timed(times, "postgres clone", lambda: engine.clone(golden, at("clone")))
+    timed(times, "postgres clone direct", lambda: dump_restore(open_golden, at("plain"), bindir))
+    timed(times, "postgres full copy", lambda: engine.full_copy(prod, at("copy")))
+    timed(times, "postgres full copy direct", lambda: dump_restore(prod, at("copy_plain"), bindir))
+    timed(times, "postgres mask", lambda: engine.mask(at("copy"), RULES, MASKER))
+    timed(times, "postgres verify", lambda: engine.verify_masking(at("copy"), prod, RULES))
+    timed(
+        times, "postgres subset", lambda: engine.subset(prod, at("subset"), "customers", SUBSET_FRACTION, run)
+    )
+    for name in ("open", "clone", "plain", "copy", "copy_plain", "subset"):
+        engine.drop(at(name))
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f}s ±{statistics.pstdev(values):.3f}"
+
+
+def report(console: Console, times: Timings, rows: int, args: argparse.Namespace) -> dict[str, object]:
+    table = Table(title=f"Data engines on {rows:,} rows ({args.customers:,} customers), {args.repeat} runs")
+    for column in ("operation", "SQLite (median ±sd)", "PostgreSQL (median ±sd)", "PostgreSQL/SQLite"):
+        table.add_column(column)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    for operation in ("clone", "clone direct", "full copy", "full copy direct", "mask", "verify", "subset"):
+        lite, pg = times.get(f"sqlite {operation}"), times[f"postgres {operation}"]
+        ratio = f"{median[f'postgres {operation}'] / median[f'sqlite {operation}']:.2f}x" if lite else "-"
+        table.add_row(operation, spread(lite) if lite else "-", spread(pg), ratio)
+    console.print(table)
+    ours_vs_direct = {
+        "sqlite clone / copyfile": median["sqlite clone"] / median["sqlite clone direct"],
+        "postgres template clone / pg_dump|pg_restore": (
+            median["postgres clone"] / median["postgres clone direct"]
+        ),
+        "postgres full_copy (-Fd -j) / pg_dump|pg_restore": (
+            median["postgres full copy"] / median["postgres full copy direct"]
+        ),
+    }
+    for name, share in ours_vs_direct.items():
+        console.print(f"{name}: {share:.3f}x")
+    return {"seconds": dict(times), "median_seconds": median, "engine_vs_direct": ours_vs_direct}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=65_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2, help="pg_dump / pg_restore workers for full copies")
+    parser.add_argument(
+        "--clone-strategy",
+        choices=("file_copy", "wal_log"),
+        default="file_copy",
+        help="CREATE DATABASE STRATEGY",
+    )
+    args = parser.parse_args()
+    console = Console()
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit(MISSING_BINARIES)
+    times: Timings = defaultdict(list)
+    setup: dict[str, float] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="stagetui-bench-data-") as tmp,
+        running_cluster(bindir) as cluster,
+    ):
+        work = Path(tmp)
+        production = work / "production.db"
+        console.print(f"generating the sample production ({args.customers:,} customers) …")
+        started = time.perf_counter()
+        generate_production_db(
+            production, SampleSpec(customers=args.customers, now=datetime(2026, 1, 15, tzinfo=UTC))
+        )
+        setup["generate sqlite"] = time.perf_counter() - started
+        rows = sum(row_counts(production).values())
+        engine = PostgresEngine(
+            jobs=args.jobs, bindir=bindir, workdir=work, clone_strategy=args.clone_strategy
+        )
+        prod = DataLocation.postgres(cluster.dsn, "stagetui_bench_production")
+        golden = DataLocation.postgres(cluster.dsn, "stagetui_bench_golden")
+        started = time.perf_counter()
+        engine.load_sqlite(production, prod)
+        setup["load into postgres"] = time.perf_counter() - started
+        console.print(f"{rows:,} rows; building the golden copies …")
+        sqlite_golden = work / "golden.db"
+        backup_copy(production, sqlite_golden)
+        apply_masking(sqlite_golden, RULES, MASKER)
+        engine.full_copy(prod, golden)
+        engine.mask(golden, RULES, MASKER)
+        engine.seal_golden(golden, {"source": "benchmark"})
+        for run in range(args.repeat):  # interleaved, so drift of the machine hits both engines alike
+            sqlite_round(work, production, sqlite_golden, run, times)
+            postgres_round(engine, bindir, prod, golden, run, times)
+            console.print(f"run {run + 1}/{args.repeat} done")
+        results = report(console, times, rows, args)
+    out = ROOT / "benchmarks" / "results" / f"data-engines-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "stagetui": __version__,
+    }
+    document = {
+        "machine": machine,
+        "customers": args.customers,
+        "rows": rows,
+        "repeat": args.repeat,
+        "jobs": args.jobs,
+        "clone_strategy": args.clone_strategy,
+        "setup_seconds": setup,
+        **results,
+    }
+    out.write_text(json.dumps(document, indent=2))
+    console.print(f"written {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""A PostgreSQL database made from a SQLite file: how tests and demos get a PostgreSQL "production".
+
+Declared SQLite types map by SQLite's own affinity rules (INTEGER -> bigint, REAL -> double precision,
+TEXT -> text, BLOB -> bytea, NUMERIC -> numeric); types with no affinity of their own (none, DATE,
+DATETIME) become text, since SQLite stores those values as given, usually ISO-8601 text, and masking
+must see the very same values in both engines. Primary keys, UNIQUE constraints, indexes on plain
+columns and single-column foreign keys are carried over; defaults, CHECKs and FK actions are not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg import errors, sql
+
+from stagetui.data.engine import DataLocation, ProgressFn
+from stagetui.data.postgres import databases
+from stagetui.data.postgres.connection import Connection, connect, translated
+from stagetui.data.postgres.copying import refuse_existing
+from stagetui.data.sqlite_schema import connect_readonly, quote, table_foreign_keys, user_tables
+from stagetui.domain.integrity import ForeignKey
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    columns: tuple[tuple[str, str, bool], ...]  # (name, PostgreSQL type, NOT NULL)
+    primary_key: tuple[str, ...]
+    identity: str | None  # an INTEGER PRIMARY KEY: SQLite numbers new rows itself, so PostgreSQL should too
+    unique: tuple[tuple[str, ...], ...]
+    indexes: tuple[tuple[bool, tuple[str, ...]], ...]  # (unique, columns) of CREATE INDEX indexes
+    foreign_keys: tuple[ForeignKey, ...]
+
+
+def postgres_type(declared: str) -> str:
+    """SQLite's affinity rules (https://sqlite.org/datatype3.html, 3.1), in the same order."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return "bigint"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "text"
+    if "BLOB" in upper:
+        return "bytea"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "double precision"
+    if "BOOL" in upper:
+        return "boolean"
+    if "NUMERIC" in upper or "DECIMAL" in upper:
+        return "numeric"
+    return "text"
+
+
+def _read_table(conn: sqlite3.Connection, table: str) -> _Table:
+    info = conn.execute(f"PRAGMA table_info({quote(table)})").fetchall()
+    cols = tuple((str(row[1]), postgres_type(str(row[2] or "")), bool(row[3])) for row in info)
+    key_rows = sorted((row for row in info if row[5] > 0), key=lambda row: int(row[5]))
+    key = tuple(str(row[1]) for row in key_rows)
+    identity = key[0] if len(key_rows) == 1 and str(key_rows[0][2]).upper() == "INTEGER" else None
+    unique: list[tuple[str, ...]] = []
+    indexes: list[tuple[bool, tuple[str, ...]]] = []
+    for _seq, name, is_unique, origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})"):
+        parts = conn.execute(f"PRAGMA index_info({quote(name)})").fetchall()
+        names = tuple(str(part[2]) for part in sorted(parts))
+        if partial or any(part[2] is None for part in parts):
+            continue  # partial and expression indexes would need their SQL translated: left out
+        if origin == "u":
+            unique.append(names)
+        elif origin == "c":
+            indexes.append((bool(is_unique), names))
+    return _Table(
+        table, cols, key, identity, tuple(unique), tuple(indexes), tuple(table_foreign_keys(conn, table))
+    )
+
+
+def load_sqlite(
+    sqlite_path: Path, target: DataLocation, schema: str, progress: ProgressFn | None = None
+) -> None:
+    """Create `target` (which must not exist) with the tables, keys and rows of the SQLite file."""
+    say = progress or (lambda _fraction, _message: None)
+    with closing(connect_readonly(sqlite_path)) as src:
+        tables = [_read_table(src, name) for name in user_tables(src)]
+        refuse_existing(target)
+        databases.create(target)
+        with databases.removed_on_failure(target), translated(target, "loading"):
+            with connect(target) as conn:
+                for i, table in enumerate(tables):
+                    say(0.8 * i / max(1, len(tables)), f"loading {table.name}")
+                    _create(conn, schema, table)
+                    _copy_rows(src, conn, schema, table)
+                say(0.8, "keys and indexes")
+                for table in tables:
+                    _constrain(conn, schema, table)
+                for table in tables:
+                    _link(conn, schema, table)
+                conn.commit()
+            with connect(target, autocommit=True) as conn:
+                conn.execute("ANALYZE")
+    say(1.0, "loaded")
+
+
+def _create(conn: Connection, schema: str, table: _Table) -> None:
+    parts = []
+    for name, pg_type, not_null in table.columns:
+        column = sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(pg_type))
+        if name == table.identity:
+            column = sql.SQL("{} GENERATED BY DEFAULT AS IDENTITY").format(column)
+        elif not_null:
+            column = sql.SQL("{} NOT NULL").format(column)
+        parts.append(column)
+    conn.execute(
+        sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(schema, table.name), sql.SQL(", ").join(parts))
+    )
+
+
+def _copy_rows(src: sqlite3.Connection, conn: Connection, schema: str, table: _Table) -> None:
+    names = [name for name, _type, _not_null in table.columns]
+    columns = sql.SQL(", ").join(map(sql.Identifier, names))
+    target = sql.Identifier(schema, table.name)
+    rows = src.execute(f"SELECT {', '.join(map(quote, names))} FROM {quote(table.name)}")
+    # Text COPY: values are parsed by the server as the column type, forgiving SQLite's dynamic typing.
+    with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _constrain(conn: Connection, schema: str, table: _Table) -> None:
+    """Keys and indexes after the rows: building an index once is cheaper than maintaining it per row."""
+    target = sql.Identifier(schema, table.name)
+
+    def cols(names: Sequence[str]) -> sql.Composable:
+        return sql.SQL(", ").join(map(sql.Identifier, names))
+
+    if table.primary_key:
+        conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(target, cols(table.primary_key)))
+    if table.identity is not None:
+        # Next generated id after the largest loaded one, as SQLite would pick.
+        conn.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}"
+            ).format(
+                sql.Literal(sql.Identifier(schema, table.name).as_string(conn)),
+                sql.Literal(table.identity),
+                sql.Identifier(table.identity),
+                target,
+            )
+        )
+    for names in table.unique:
+        conn.execute(sql.SQL("ALTER TABLE {} ADD UNIQUE ({})").format(target, cols(names)))
+    indexed = {names[0] for _unique, names in table.indexes} | {names[0] for names in table.unique}
+    indexed |= set(table.primary_key[:1])
+    for unique, names in table.indexes:
+        kind = sql.SQL("CREATE UNIQUE INDEX ON" if unique else "CREATE INDEX ON")
+        conn.execute(sql.SQL("{} {} ({})").format(kind, target, cols(names)))
+    for fk in table.foreign_keys:
+        if fk.column not in indexed:  # joins and orphan checks go through the child column
+            conn.execute(sql.SQL("CREATE INDEX ON {} ({})").format(target, sql.Identifier(fk.column)))
+            indexed.add(fk.column)
+
+
+def _link(conn: Connection, schema: str, table: _Table) -> None:
+    """Foreign keys, validated where the data allows it.
+
+    SQLite enforces foreign keys only when asked, so a real file may hold orphans: those are findings for
+    the integrity check, not load errors. Such a key stays NOT VALID (declared, enforced for new rows).
+    """
+    used: set[str] = set()
+    for fk in table.foreign_keys:
+        name = f"{fk.table}_{fk.column}_fkey"[:60]  # PostgreSQL's own naming, kept under 63 bytes
+        while name in used:
+            name += "_"
+        used.add(name)
+        child, constraint = sql.Identifier(schema, fk.table), sql.Identifier(name)
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) NOT VALID").format(
+                child,
+                constraint,
+                sql.Identifier(fk.column),
+                sql.Identifier(schema, fk.parent_table),
+                sql.Identifier(fk.parent_column),
+            )
+        )
+        try:
+            with conn.transaction():  # a savepoint: a failed validation must not abort the load
+                conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(child, constraint))
+        except errors.ForeignKeyViolation:
+            pass

@@ -1,0 +1,123 @@
+"""The three strategies end to end on a real PostgreSQL server, from the CLI: production is a database on
+the server, golden copies are template databases, environments are databases of their own that the
+sample service reads. Teardown, rollback and gc leave no database behind; production is only read."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from stagetui.data.engine import DataLocation
+from stagetui.data.postgres.engine import PostgresEngine
+from tests.conftest import SMALL_CONFIG
+from tests.integration.helpers import cli, get_json
+
+ENGINE = PostgresEngine()
+
+
+@pytest.fixture
+def pg_config(tmp_path: Path, state_dir: Path, pg_production: DataLocation) -> Iterator[Path]:
+    assert pg_production.dsn is not None and pg_production.database is not None
+    dsn = make_conninfo(pg_production.dsn, dbname=pg_production.database)
+    path = tmp_path / "stagetui.yaml"
+    path.write_text(SMALL_CONFIG.format(customers=100) + f"production:\n  postgres: {json.dumps(dsn)}\n")
+    yield path
+    cli(path, "gc")
+
+
+def server_databases(production: DataLocation, kind: str) -> list[str]:
+    assert production.dsn is not None
+    return [n for n in ENGINE.list_databases(production.dsn, "stagetui_") if f"_{kind}_" in n]
+
+
+def execute(production: DataLocation, statement: str) -> None:
+    assert production.dsn is not None
+    with psycopg.connect(make_conninfo(production.dsn, dbname=production.database), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+def production_emails(production: DataLocation) -> set[str]:
+    assert production.dsn is not None
+    with psycopg.connect(make_conninfo(production.dsn, dbname=production.database)) as conn:
+        return {row[0] for row in conn.execute("SELECT email FROM customers")}
+
+
+@pytest.mark.parametrize("strategy", ["full_clone", "snapshot", "containerized"])
+def test_each_strategy_provisions_a_database_of_its_own_and_removes_it(
+    strategy: str, pg_config: Path, pg_production: DataLocation
+) -> None:
+    up = cli(pg_config, "up", f"pg-{strategy}", "--strategy", strategy, "--json")
+    assert up.code == 0, up.stderr
+    env = up.json()
+    assert env["status"] == "ready"
+    (database,) = server_databases(pg_production, "env")
+    stats = get_json(f"{env['endpoint']}/stats")
+    assert stats["tables"]["customers"] > 0 and stats["newest_updated_at"]
+    served = {c["email"] for c in get_json(f"{env['endpoint']}/customers?limit=100")["customers"]}
+    assert served and not served & production_emails(pg_production)
+
+    shown = cli(pg_config, "show", env["id"], "--json").json()
+    assert shown["database"] == f"postgres database {database}" and shown["data_bytes"] > 0
+    assert "data fidelity" in cli(pg_config, "show", env["id"]).stdout
+    assert cli(pg_config, "down", env["id"]).code == 0
+    assert server_databases(pg_production, "env") == []
+    assert production_emails(pg_production)  # production is still there, untouched
+
+
+def test_full_clone_follows_production_incrementally(pg_config: Path, pg_production: DataLocation) -> None:
+    first = cli(pg_config, "up", "pg-first", "--strategy", "full_clone", "--json")
+    assert first.code == 0, first.stderr
+    execute(
+        pg_production,
+        "UPDATE customers SET email = 'moved@example.org', updated_at = now() + interval '1 hour' "
+        "WHERE id = 5",
+    )
+    second = cli(pg_config, "up", "pg-second", "--strategy", "full_clone", "--json")
+    assert second.code == 0, second.stderr
+    sync = next(s for s in second.json()["steps"] if s["name"] == "sync_golden")
+    assert "incremental" in sync["detail"], sync
+    goldens = cli(pg_config, "snapshot", "ls", "--json").json()
+    assert [g["method"] for g in goldens] == ["incremental"]
+    assert len(server_databases(pg_production, "golden")) == 1  # the one it was refreshed from is dropped
+    for env in (first.json(), second.json()):
+        assert cli(pg_config, "down", env["id"]).code == 0
+
+
+def test_a_failed_plan_drops_the_environment_database(pg_config: Path, pg_production: DataLocation) -> None:
+    failed = cli(
+        pg_config,
+        "up",
+        "pg-fails",
+        "--strategy",
+        "snapshot",
+        extra_env={"STAGETUI_FAILPOINTS": "health_check"},
+    )
+    assert failed.code == 1
+    assert server_databases(pg_production, "env") == []
+    assert len(server_databases(pg_production, "golden")) == 1  # the golden copy is kept for next time
+
+
+def test_refresh_on_postgres_is_idempotent_and_gc_drops_orphaned_databases(
+    pg_config: Path, pg_production: DataLocation, state_dir: Path
+) -> None:
+    refreshed = cli(pg_config, "refresh", "--json")
+    assert refreshed.code == 0, refreshed.stderr
+    assert {r["kind"]: r["refreshed"] for r in refreshed.json()} == {"snapshot": True, "full": True}
+    again = cli(pg_config, "refresh", "--json").json()
+    assert [r["refreshed"] for r in again] == [False, False]
+
+    (golden,) = [n for n in server_databases(pg_production, "golden") if "_golden_snapshot_" in n]
+    tag = golden.split("_")[1]
+    orphan = DataLocation.postgres(pg_production.dsn or "", f"stagetui_{tag}_env_crashed_ctr_00000")
+    ENGINE.clone(DataLocation.postgres(pg_production.dsn or "", golden), orphan)
+    gc = cli(pg_config, "gc", "--json")
+    assert gc.code == 0, gc.stderr
+    assert not ENGINE.exists(orphan)
+    assert len(server_databases(pg_production, "golden")) == 2
+    assert os.environ.get("STAGETUI_STATE_DIR") == str(state_dir)
