@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from stagetui.data.engine import DataEngine, DataLocation
 from stagetui.sample.generator import SampleSpec, generate_production_db, write_production_config
-from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
 
 ProgressFn = Callable[[float, str], None]
@@ -33,8 +32,6 @@ class ProductionSource:
     """Serializes generation (and restoring a dump) across processes."""
     dump: Path | None = None
     """A pg_dump archive of production, restored into `data` (which then stands for production)."""
-    dump_marker: Path | None = None
-    """Records which archive (size, modification time) `data` was restored from."""
 
     @property
     def database(self) -> Path:
@@ -70,35 +67,34 @@ def ensure_production(
     return f"generated the sample production: {rows:,} rows in {report.seconds:.1f}s"
 
 
-def _dump_identity(dump: Path) -> dict[str, int]:
+def dump_version(dump: Path) -> str:
+    """Names the restored database after the archive's size and modification time: a changed archive is
+    restored next to the current one, which is only dropped once the new one is complete."""
     if not dump.exists():
-        raise ProductionMissingError(f"production dump not found: {dump} (see production.postgres_dump)")
+        return "missing"
     stat = dump.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
 
 
 def _restore_dump(source: ProductionSource, engine: DataEngine, dump: Path) -> str | None:
     from stagetui.data.postgres.engine import PostgresEngine  # psycopg is only needed with PostgreSQL
 
-    if not isinstance(engine, PostgresEngine) or source.dump_marker is None:
+    if not isinstance(engine, PostgresEngine) or source.data.dsn is None or source.data.database is None:
         raise ValueError("a production dump needs the PostgreSQL engine")
-    marker = source.dump_marker
-
-    def current() -> bool:
-        recorded = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
-        return recorded == _dump_identity(dump) and engine.exists(source.data)
-
-    if current():
+    if not dump.exists():
+        raise ProductionMissingError(f"production dump not found: {dump} (see production.postgres_dump)")
+    if engine.exists(source.data) and source.config.exists():
         return None
     with StateLock(source.lock, timeout=1800).hold():
         if not source.config.exists():
             write_production_config(source.config)
-        if current():
+        if engine.exists(source.data):
             return None
-        marker.unlink(missing_ok=True)
-        engine.drop(source.data)
-        engine.restore_dump(dump, source.data)
-        atomic_write_text(marker, json.dumps(_dump_identity(dump)))
+        engine.restore_dump(dump, source.data)  # a damaged archive leaves nothing, and the old copy intact
+        family = source.data.database.rsplit("_", 1)[0] + "_"
+        for name in engine.list_databases(source.data.dsn, family):
+            if name != source.data.database:
+                engine.drop(DataLocation.postgres(source.data.dsn, name))
     return f"restored production from {dump.name} into {source.data.describe()}"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.engine import DataLocation
-from stagetui.data.production import ProductionSource, sample_spec
+from stagetui.data.production import ProductionSource, dump_version, sample_spec
 from stagetui.service.databases import production_database
 from stagetui.service.paths import StatePaths
 
@@ -16,7 +16,8 @@ def production_location(config: StagetuiConfig, paths: StatePaths, tag: str) -> 
     if config.production.postgres is not None:
         return postgres_location(config.production.postgres)
     if config.production.postgres_dump is not None and config.data.postgres.dsn is not None:
-        return DataLocation.postgres(config.data.postgres.dsn, production_database(tag))
+        version = dump_version(config.production.postgres_dump)
+        return DataLocation.postgres(config.data.postgres.dsn, f"{production_database(tag)}_{version}")
     return DataLocation.sqlite(config.production.database or paths.sample / "production.db")
 
 
@@ -39,5 +40,4 @@ def production_source(config: StagetuiConfig, paths: StatePaths, now: datetime, 
         sample_config=config.production.config is None,
         lock=paths.locks / "sample.lock",
         dump=config.production.postgres_dump,
-        dump_marker=paths.root / "production-dump.json",
     )

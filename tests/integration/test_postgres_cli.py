@@ -33,7 +33,8 @@ def pg_config(tmp_path: Path, state_dir: Path, pg_production: DataLocation) -> I
 
 def server_databases(production: DataLocation, kind: str) -> list[str]:
     assert production.dsn is not None
-    return [n for n in ENGINE.list_databases(production.dsn, "stagetui_") if f"_{kind}_" in n]
+    names = ENGINE.list_databases(production.dsn, "stagetui_")
+    return [n for n in names if f"_{kind}_" in n or n.endswith(f"_{kind}")]
 
 
 def execute(production: DataLocation, statement: str) -> None:
@@ -121,3 +122,33 @@ def test_refresh_on_postgres_is_idempotent_and_gc_drops_orphaned_databases(
     assert not ENGINE.exists(orphan)
     assert len(server_databases(pg_production, "golden")) == 2
     assert os.environ.get("STAGETUI_STATE_DIR") == str(state_dir)
+
+
+def test_production_from_a_dump_archive(
+    tmp_path: Path, state_dir: Path, postgres_server: str, pg_production: DataLocation
+) -> None:
+    archive = tmp_path / "production.dump"
+    ENGINE.dump(pg_production, archive)
+    config = tmp_path / "from-dump.yaml"
+    server = json.dumps(postgres_server)
+    settings = f"production:\n  postgres_dump: {archive}\ndata:\n  postgres:\n    dsn: {server}\n"
+    config.write_text(SMALL_CONFIG.format(customers=100) + settings)
+
+    up = cli(config, "up", "pg-dump", "--strategy", "snapshot", "--json")
+    assert up.code == 0, up.stderr
+    prepare = next(s for s in up.json()["steps"] if s["name"] == "prepare_production")
+    assert "restored production from production.dump" in prepare["detail"]
+    assert len(server_databases(pg_production, "production")) == 1
+    again = cli(config, "up", "pg-dump-2", "--strategy", "containerized", "--json")
+    assert again.code == 0, again.stderr
+    assert next(s for s in again.json()["steps"] if s["name"] == "prepare_production")["outcome"] == "skipped"
+    for env in (up.json(), again.json()):
+        assert cli(config, "down", env["id"]).code == 0
+
+    truncated = tmp_path / "truncated.dump"
+    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    config.write_text(config.read_text().replace(str(archive), str(truncated)))
+    failed = cli(config, "up", "pg-truncated", "--strategy", "snapshot")
+    assert failed.code == 1 and "truncated.dump" in failed.stderr, failed.stderr
+    assert len(server_databases(pg_production, "production")) == 1  # the complete copy is kept
+    assert server_databases(pg_production, "env") == []
