@@ -1,5 +1,7 @@
 """Data engine timings, SQLite against PostgreSQL: clone, full copy, mask, verify and subset on the sample
-production (~65k customers, about 1 M rows), each copy next to the direct way of doing it in the same run.
+production (~65k customers, about 1 M rows), each copy next to the direct way of doing it in the same run;
+then a golden copy refreshed incrementally (clone it, apply the ~1 % of rows changed since, deletions
+included) against a full refresh (copy and mask everything), on both engines.
 
     .venv/bin/python benchmarks/data_engines.py [--customers 65000] [--repeat 3] [--jobs 2]
 
@@ -36,7 +38,9 @@ from stagetui import __version__  # noqa: E402
 from stagetui.data.engine import DataLocation  # noqa: E402
 from stagetui.data.postgres import PostgresEngine  # noqa: E402
 from stagetui.data.postgres.connection import tool_conninfo  # noqa: E402
+from stagetui.data.sqlite_changes import apply_changes  # noqa: E402
 from stagetui.data.sqlite_copy import backup_copy, fast_copy  # noqa: E402
+from stagetui.data.sqlite_engine import SqliteEngine  # noqa: E402
 from stagetui.data.sqlite_masking import apply_masking, verify_masking  # noqa: E402
 from stagetui.data.sqlite_schema import row_counts  # noqa: E402
 from stagetui.data.sqlite_subset import subset_copy  # noqa: E402
@@ -122,6 +126,78 @@ def postgres_round(
         engine.drop(at(name))
 
 
+# About 1 % of the rows change after the golden copy was taken, and 0.1 % of the order items go away.
+CHANGED_AT = "2026-02-01T00:00:00Z"  # later than every updated_at of the sample (generated for 2026-01-15)
+CHANGES = (
+    f"UPDATE customers SET email = 'changed-' || id || '@example.org', updated_at = '{CHANGED_AT}' "
+    "WHERE id % 100 = 0",
+    f"UPDATE orders SET status = 'refunded', updated_at = '{CHANGED_AT}' WHERE id % 100 = 0",
+    f"UPDATE payments SET amount_cents = amount_cents + 1, updated_at = '{CHANGED_AT}' WHERE id % 100 = 0",
+    "DELETE FROM order_items WHERE id % 1000 = 0",
+)
+
+
+def change_production(production: Path, prod: DataLocation) -> None:
+    import sqlite3
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with sqlite3.connect(production) as conn:
+        for statement in CHANGES:
+            conn.execute(statement)
+    assert prod.dsn is not None
+    with psycopg.connect(make_conninfo(prod.dsn, dbname=prod.database), autocommit=True) as conn:
+        for statement in CHANGES:
+            conn.execute(statement.replace("'2026", "TIMESTAMPTZ '2026"))
+
+
+def refresh_round(
+    engine: PostgresEngine,
+    work: Path,
+    golden: tuple[Path, DataLocation],
+    production: tuple[Path, DataLocation],
+    since: tuple[datetime, datetime],
+    run: int,
+    times: Timings,
+) -> None:
+    """A refresh as the golden store makes it: incremental = clone the old copy and apply the changes;
+    full = copy production and mask it. (Both then verify alike, which is left out.)"""
+    lite_golden, pg_golden = golden
+    lite_prod, pg_prod = production
+    incremental, full = work / f"incremental-{run}.db", work / f"full-{run}.db"
+
+    def lite_incremental() -> None:
+        fast_copy(lite_golden, incremental)
+        apply_changes(incremental, lite_prod, since[0], RULES, MASKER)
+
+    def lite_full() -> None:
+        backup_copy(lite_prod, full)
+        apply_masking(full, RULES, MASKER)
+
+    assert pg_prod.dsn is not None
+    pg_incremental = DataLocation.postgres(pg_prod.dsn, f"stagetui_bench_incremental_{run}")
+    pg_full = DataLocation.postgres(pg_prod.dsn, f"stagetui_bench_full_{run}")
+
+    def pg_incremental_refresh() -> None:
+        engine.clone(pg_golden, pg_incremental)
+        engine.unseal_golden(pg_incremental)
+        engine.apply_changes(pg_incremental, pg_prod, since[1], RULES, MASKER)
+
+    def pg_full_refresh() -> None:
+        engine.full_copy(pg_prod, pg_full)
+        engine.mask(pg_full, RULES, MASKER)
+
+    timed(times, "sqlite refresh incremental", lite_incremental)
+    timed(times, "sqlite refresh full", lite_full)
+    timed(times, "postgres refresh incremental", pg_incremental_refresh)
+    timed(times, "postgres refresh full", pg_full_refresh)
+    incremental.unlink()
+    full.unlink()
+    engine.drop(pg_incremental)
+    engine.drop(pg_full)
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f}s ±{statistics.pstdev(values):.3f}"
 
@@ -131,7 +207,8 @@ def report(console: Console, times: Timings, rows: int, args: argparse.Namespace
     for column in ("operation", "SQLite (median ±sd)", "PostgreSQL (median ±sd)", "PostgreSQL/SQLite"):
         table.add_column(column)
     median = {name: statistics.median(values) for name, values in times.items()}
-    for operation in ("clone", "clone direct", "full copy", "full copy direct", "mask", "verify", "subset"):
+    operations = ("clone", "clone direct", "full copy", "full copy direct", "mask", "verify", "subset")
+    for operation in (*operations, "refresh incremental", "refresh full"):
         lite, pg = times.get(f"sqlite {operation}"), times[f"postgres {operation}"]
         ratio = f"{median[f'postgres {operation}'] / median[f'sqlite {operation}']:.2f}x" if lite else "-"
         table.add_row(operation, spread(lite) if lite else "-", spread(pg), ratio)
@@ -143,6 +220,12 @@ def report(console: Console, times: Timings, rows: int, args: argparse.Namespace
         ),
         "postgres full_copy (-Fd -j) / pg_dump|pg_restore": (
             median["postgres full copy"] / median["postgres full copy direct"]
+        ),
+        "sqlite incremental refresh / full refresh": (
+            median["sqlite refresh incremental"] / median["sqlite refresh full"]
+        ),
+        "postgres incremental refresh / full refresh": (
+            median["postgres refresh incremental"] / median["postgres refresh full"]
         ),
     }
     for name, share in ours_vs_direct.items():
@@ -202,6 +285,17 @@ def main() -> int:
             sqlite_round(work, production, sqlite_golden, run, times)
             postgres_round(engine, bindir, prod, golden, run, times)
             console.print(f"run {run + 1}/{args.repeat} done")
+        since = (
+            SqliteEngine().newest(DataLocation.sqlite(sqlite_golden), "updated_at"),
+            engine.newest(prod, "updated_at"),
+        )
+        assert since[0] is not None and since[1] is not None
+        change_production(production, prod)
+        console.print("changed ~1 % of production's rows; refreshing incrementally and in full …")
+        for run in range(args.repeat):
+            refresh_round(
+                engine, work, (sqlite_golden, golden), (production, prod), (since[0], since[1]), run, times
+            )
         results = report(console, times, rows, args)
     out = ROOT / "benchmarks" / "results" / f"data-engines-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
