@@ -127,12 +127,13 @@ def run_audit(args: argparse.Namespace, ctx: CliContext) -> int:
     if not entries:
         ctx.show("no audit entries match")
         return exit_codes.OK
-    table = Table(title="Audit trail", title_justify="left", expand=True)
-    table.add_column("at (UTC)", no_wrap=True)
-    table.add_column("actor", no_wrap=True)
-    table.add_column("action", no_wrap=True)
-    table.add_column("target")
-    table.add_column("detail", ratio=1)
+    # A log, not a grid: the detail gets the width, the target is shortened (it is repeated in --json).
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(max_width=30, overflow="ellipsis", no_wrap=True)
+    table.add_column(ratio=1, min_width=30, overflow="fold")
     for entry in entries:
         table.add_row(
             f"{entry.at:%Y-%m-%d %H:%M:%S}",
