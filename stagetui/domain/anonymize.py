@@ -165,6 +165,15 @@ _GENERATORS = {
 }
 
 
+def _canonical_text(value: object) -> str:
+    """The text a value is keyed by. Timestamps from a server driver are written the way SQLite stores them
+    (ISO, 'T', UTC as 'Z'), so the same moment masks alike on both engines and joins across them hold."""
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return str(value)
+
+
 class Masker:
     """Masks single values; called once per row and column from SQLite, so it stays lean."""
 
@@ -184,7 +193,7 @@ class Masker:
             return None
         mac = self._mac.copy()
         mac.update(_PREFIXES[kind])
-        mac.update(str(value).encode("utf-8", "surrogatepass"))
+        mac.update(_canonical_text(value).encode("utf-8", "surrogatepass"))
         digest = mac.digest()
         masked = _GENERATORS[kind](digest, value)
         # A fake drawn from a finite list can be the original itself (one customer in ~10k for names):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from stagetui.data.engine import DataEngine, DataLocation, IncrementalRefreshUnsafe
+from stagetui.data.engine import DataEngine, DataEngineError, DataLocation, IncrementalRefreshUnsafe
 from stagetui.data.golden_store import BUILD_DATABASE_FILE, DATABASE_FILE, GoldenSnapshot, GoldenStore
 from stagetui.data.production import ProductionSource
 from stagetui.domain.anonymize import ColumnRule, Masker, rules_fingerprint
@@ -110,8 +110,10 @@ def refresh_golden(
         if latest is not None and not force and source.incremental and _can_follow(latest, source):
             try:
                 snapshot = _build(store, source, progress, previous=latest)
-            except IncrementalRefreshUnsafe as unsafe:
-                fallback = str(unsafe)
+            except DataEngineError as failed:
+                # Unsafe (a schema change) or failed on the way (a UNIQUE value reused in production after
+                # its row was deleted): nothing of it is kept, and a full refresh gives the right copy.
+                fallback = str(failed)
         if snapshot is None:
             snapshot = _build(store, source, progress, previous=None)
         pruned = store.prune(keep)

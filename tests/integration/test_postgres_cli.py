@@ -152,3 +152,32 @@ def test_production_from_a_dump_archive(
     assert failed.code == 1 and "truncated.dump" in failed.stderr, failed.stderr
     assert len(server_databases(pg_production, "production")) == 1  # the complete copy is kept
     assert server_databases(pg_production, "env") == []
+
+
+def test_an_incremental_refresh_that_fails_on_the_way_falls_back_to_a_full_one(
+    pg_config: Path, pg_production: DataLocation
+) -> None:
+    first = cli(pg_config, "up", "pg-unique", "--strategy", "full_clone", "--json")
+    assert first.code == 0, first.stderr
+    # A customer leaves and a new one signs up with the same email: upserting the newcomer before the
+    # leaver's row is deleted collides on the UNIQUE email in the golden copy.
+    leaver = "(SELECT id FROM accounts WHERE customer_id = 7)"
+    for statement in (
+        "INSERT INTO customers SELECT 100000, full_name, 'tmp-' || email, phone, address, city, country, "
+        "birth_date, created_at, now() + interval '1 hour' FROM customers WHERE id = 7",
+        "DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE customer_id = 7)",
+        "DELETE FROM payments WHERE order_id IN (SELECT id FROM orders WHERE customer_id = 7) "
+        f"OR account_id IN {leaver}",
+        f"DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE account_id IN {leaver})",
+        f"DELETE FROM orders WHERE customer_id = 7 OR account_id IN {leaver}",
+        "DELETE FROM accounts WHERE customer_id = 7",
+        "DELETE FROM customers WHERE id = 7",
+        "UPDATE customers SET email = substr(email, 5) WHERE id = 100000",
+    ):
+        execute(pg_production, statement)
+    second = cli(pg_config, "up", "pg-unique-2", "--strategy", "full_clone", "--json")
+    assert second.code == 0, second.stderr
+    sync = next(s for s in second.json()["steps"] if s["name"] == "sync_golden")
+    assert " full (" in sync["detail"] and "email" in sync["detail"], sync
+    for env in (first.json(), second.json()):
+        assert cli(pg_config, "down", env["id"]).code == 0

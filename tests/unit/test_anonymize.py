@@ -179,3 +179,18 @@ def test_a_fake_never_equals_its_original() -> None:
     masked = masker.mask(rule, "Thomas Evans")
     assert masked != "Thomas Evans"
     assert masked == masker.mask(rule, "Thomas Evans")
+
+
+def test_a_timestamp_object_masks_like_the_same_moment_stored_as_text() -> None:
+    """PostgreSQL hands timestamptz values to the masker as datetimes; SQLite stores ISO text with 'Z'."""
+    masker = Masker(b"cross-engine-key-0123456789")
+    for kind in (MaskKind.DATE_SHIFT, MaskKind.HASH):
+        rule = ColumnRule("orders", "created_at", kind)
+        moment = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
+        as_text = masker.mask(rule, "2026-01-15T09:30:00Z")
+        as_object = masker.mask(rule, moment)
+        if kind is MaskKind.DATE_SHIFT:
+            assert isinstance(as_object, dt.datetime)
+            assert as_object.isoformat().replace("+00:00", "Z") == as_text
+        else:
+            assert as_object == as_text

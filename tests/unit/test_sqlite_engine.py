@@ -144,7 +144,7 @@ def test_sealed_golden_carries_its_provenance_and_drop_removes_it(
 def test_a_file_that_is_not_a_database_is_named_in_the_error(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("not a database\n" * 100)
-    with pytest.raises(DataEngineError, match="notes.txt"):
+    with pytest.raises(DataEngineError, match=r"notes\.txt"):
         ENGINE.row_counts(DataLocation.sqlite(bogus))
     with pytest.raises(DataEngineError, match="not a SQLite database"):
         ENGINE.tables(DataLocation.postgres("postgresql://127.0.0.1/postgres", "stagetui_x"))
