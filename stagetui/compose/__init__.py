@@ -1,0 +1,1 @@
+"""Environment definitions as code: the common subset of the Compose file format, parsed and validated."""
