@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from stagetui.cli import exit_codes, serialize
 from stagetui.cli.context import CliContext
+from stagetui.cli.pool_commands import refill_in_background
 from stagetui.cli.progress import ProgressReporter
 from stagetui.cli.render import detail_view, environments_table
 
@@ -28,7 +29,14 @@ def run_up(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     with ProgressReporter(service.events, ctx.err, enabled=not ctx.json_output):
         result = asyncio.run(service.up(request))
-    detail = service.detail(result.environment.id if result.ok else result.environment.uid)
+    if result.claimed:
+        seconds = result.environment.claim_seconds or 0.0
+        ctx.note(
+            f"claimed {result.environment.id} from the warm pool in {seconds * 1000:.0f} ms; refilling it"
+        )
+        refill_in_background(ctx)
+    reference = result.environment.id if result.ok else result.environment.uid
+    detail = service.detail(reference, with_services=False)
     now = service.core.clock()
     if ctx.json_output:
         ctx.emit_json(serialize.detail_to_json(detail, now))

@@ -9,7 +9,14 @@ from collections.abc import Callable, Sequence
 from rich.markup import escape
 
 from stagetui import __version__
-from stagetui.cli import cycle_commands, drift_commands, exit_codes, export_commands, note_commands
+from stagetui.cli import (
+    cycle_commands,
+    drift_commands,
+    exit_codes,
+    export_commands,
+    note_commands,
+    pool_commands,
+)
 from stagetui.cli.context import CliContext
 from stagetui.cli.data_commands import add_data_commands
 from stagetui.cli.demo import run_demo
@@ -69,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["unit", "integration", "feature", "pre_release"],
         help="pick the strategy by test tier (hybrid policy in config)",
     )
-    up.add_argument("--runtime", "-r", help="where it runs (default from config; available: local)")
+    up.add_argument("--runtime", "-r", help="where it runs: local or docker (default from config)")
     up.add_argument("--ttl", help="lifetime, e.g. 30m, 8h, 2d (default from config)")
     up.add_argument("--owner", help="owner recorded on the environment (default: config owner or login)")
 
@@ -104,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     note_commands.register(commands, _json_flag)
     export_commands.register(commands, _json_flag)
     drift_commands.register(commands, _json_flag)
+    pool_commands.register(commands, _json_flag)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(

@@ -1,13 +1,16 @@
-"""config check."""
+"""config check: the config file, and the compose file the docker runtime would use."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from rich.markup import escape
 
 from stagetui.cli import exit_codes
 from stagetui.cli.context import CliContext
+from stagetui.compose.parse import ComposeError, load_compose
+from stagetui.compose.sample import packaged_compose
 from stagetui.config import ConfigError, load_config, resolve_config_path
 
 
@@ -22,10 +25,19 @@ def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
             for problem in error.problems:
                 ctx.err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         return exit_codes.BAD_INPUT
+    compose = config.runtimes.docker.compose or packaged_compose()
+    try:
+        project = load_compose(compose, os.environ)
+    except ComposeError as error:
+        if ctx.json_output:
+            ctx.emit_json({"file": str(path), "ok": False, "problems": [str(error)]})
+        else:
+            ctx.err.print(f"[red]✗[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        return exit_codes.BAD_INPUT
     rules = sum(len(columns) for columns in config.anonymization.tables.values())
     summary = (
         f"{len(config.drift.approved)} approved differences, {len(config.drift.severity)} severity rules, "
-        f"{rules} masking rules"
+        f"{rules} masking rules, {len(project.services)} services in {compose.name}"
     )
     if ctx.json_output:
         ctx.emit_json({"file": str(path), "ok": True, "summary": summary})

@@ -12,7 +12,9 @@ from rich.text import Text
 from stagetui.domain.durations import format_duration
 from stagetui.domain.fidelity import TableFidelity
 from stagetui.domain.freshness import Freshness, FreshnessStatus
+from stagetui.domain.metric_format import format_bytes
 from stagetui.domain.models import EnvironmentStatus, StepOutcome, StepPhase, StepRecord
+from stagetui.domain.service_status import ServiceStatus
 from stagetui.service.queries import EnvironmentDetail, EnvironmentView
 
 STATUS_STYLES = {
@@ -153,6 +155,10 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
     fidelity = detail.fidelity()
     if fidelity:
         parts.append(fidelity_table(fidelity))
+    if detail.services:
+        parts.append(services_table(detail.services))
+    if view.unreachable:
+        parts.append(Text(f"runtime unreachable: {view.unreachable}", style="yellow"))
     if detail.log_tail:
         parts.append(Text("service log (last lines):\n" + "\n".join(detail.log_tail[-8:]), style="dim"))
     return Group(*parts)
@@ -178,6 +184,33 @@ def fidelity_table(rows: list[TableFidelity]) -> Table:
             count(row.leaks, bad_when_positive=True),
             str(row.foreign_keys) if row.foreign_keys else Text("-", style="dim"),
             count(row.orphans, bad_when_positive=True),
+        )
+    return table
+
+
+HEALTH_STYLES = {"healthy": "green", "starting": "yellow", "unhealthy": "red"}
+
+
+def services_table(services: list[ServiceStatus]) -> Table:
+    """Per service: state, health, CPU, memory against its limit, restarts and published ports."""
+    table = Table(title="services", title_justify="left", box=None, padding=(0, 2))
+    table.add_column("service")
+    table.add_column("state")
+    table.add_column("health")
+    table.add_column("cpu", justify="right")
+    table.add_column("memory", justify="right")
+    table.add_column("restarts", justify="right")
+    table.add_column("ports")
+    for service in services:
+        memory = "-" if service.memory_bytes is None else format_bytes(service.memory_bytes)
+        table.add_row(
+            service.name,
+            Text(service.state, style="" if service.state == "running" else "red"),
+            Text(service.health or "-", style=HEALTH_STYLES.get(service.health or "", "dim")),
+            "-" if service.cpu_percent is None else f"{service.cpu_percent:.1f}%",
+            memory,
+            Text(str(service.restarts), style="red" if service.restarts else ""),
+            ", ".join(service.ports) or "-",
         )
     return table
 

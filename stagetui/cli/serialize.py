@@ -34,6 +34,7 @@ def view_to_json(view: EnvironmentView, now: datetime) -> dict[str, Any]:
         "expires_at": _time(env.expires_at),
         "ttl_left_seconds": round(env.ttl_left(now).total_seconds(), 1),
         "provision_seconds": env.provision_seconds,
+        "claim_seconds": env.claim_seconds,
         "data_source": env.data_source,
         "database": env.database,
         "data_bytes": env.data_bytes,
@@ -49,6 +50,7 @@ def view_to_json(view: EnvironmentView, now: datetime) -> dict[str, Any]:
             else None
         ),
         "orphans": env.orphans,
+        "unreachable": view.unreachable,
     }
 
 
@@ -80,6 +82,7 @@ def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
         "checks": [check_to_json(c) for c in detail.checks],
         "fidelity": [asdict(row) for row in detail.fidelity()],
         "log_tail": detail.log_tail,
+        "services": [asdict(service) for service in detail.services],
     }
 
 

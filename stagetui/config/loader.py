@@ -118,6 +118,7 @@ def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
     """Relative paths in a config file are relative to that file, not to the working directory."""
     containerized = config.strategies.containerized
     drift = config.drift
+    runtimes = config.runtimes
 
     def sources(entries: list[SourceConfig]) -> list[SourceConfig]:
         return [
@@ -150,6 +151,13 @@ def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
                 update={
                     "containerized": containerized.model_copy(
                         update={"config_template": _resolve(containerized.config_template, base)}
+                    )
+                }
+            ),
+            "runtimes": runtimes.model_copy(
+                update={
+                    "docker": runtimes.docker.model_copy(
+                        update={"compose": _resolve(runtimes.docker.compose, base)}
                     )
                 }
             ),

@@ -51,8 +51,8 @@ class _Section(BaseModel):
 class DefaultsConfig(_Section):
     strategy: Strategy = Strategy.CONTAINERIZED
     """Strategy used by `up` when neither --strategy nor --tier is given."""
-    runtime: Literal["local"] = "local"
-    """Runtime used by `up` when --runtime is not given."""
+    runtime: Literal["local", "docker"] = "local"
+    """Runtime used by `up` when --runtime is not given: local processes or a Docker Engine."""
     ttl: PositiveDuration = timedelta(hours=8)
     """How long an environment lives before `gc` removes it."""
 
@@ -229,9 +229,41 @@ class LocalRuntimeConfig(_Section):
     """How long a service may take to stop on SIGTERM before it is killed."""
 
 
+class WarmPoolConfig(_Section):
+    size: int = Field(default=0, ge=0, le=100)
+    """Ready environments kept waiting to be claimed by `up` (0: no pool). Each runs like any other
+    environment and costs the same while it waits."""
+    strategy: Strategy = Strategy.CONTAINERIZED
+    """Strategy of the pooled environments: `up` claims one only when it asks for this strategy."""
+    ttl: PositiveDuration = timedelta(hours=24)
+    """An unclaimed environment older than this is collected by gc (and replaced), so pooled data never
+    gets staler than this."""
+
+
+class DockerRuntimeConfig(_Section):
+    compose: Path | None = None
+    """Compose file defining an environment's services (with an `x-stagetui` block saying which service
+    answers health checks and which volumes get the data and the config). Unset: the sample definition."""
+    host: str | None = None
+    """Docker Engine address, e.g. unix:///run/docker.sock or tcp://builder:2376. Unset: $DOCKER_HOST, else
+    the engine's default socket."""
+    pull: Literal["never", "missing"] = "missing"
+    """Images not present on the engine: pull them (missing) or fail naming the image (never)."""
+    health_timeout: PositiveDuration = timedelta(seconds=60)
+    """How long an environment's services may take to start and pass their healthchecks."""
+    stop_timeout: PositiveDuration = timedelta(seconds=2)
+    """Grace period of a container on teardown before it is killed (a service's stop_grace_period wins)."""
+    api_timeout: PositiveDuration = timedelta(seconds=30)
+    """Timeout of one call to the engine's API."""
+    warm_pool: WarmPoolConfig = WarmPoolConfig()
+    """Pre-warmed environments: `up` claims one in well under a second and the pool refills behind it."""
+
+
 class RuntimesConfig(_Section):
     local: LocalRuntimeConfig = LocalRuntimeConfig()
     """Processes on this machine (the embedded default)."""
+    docker: DockerRuntimeConfig = DockerRuntimeConfig()
+    """Containers on a Docker Engine, defined by a compose file."""
 
 
 class SeverityRuleConfig(_Section):

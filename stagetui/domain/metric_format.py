@@ -19,3 +19,13 @@ def format_metric(metric: str, value: float | None, aggregation: Aggregation = A
     if metric == "cost.per_day":
         return f"{value:.2f}/day"
     return f"{value:g}"
+
+
+def format_bytes(count: float) -> str:
+    """Binary units, one decimal from KiB up: 512 B, 1.5 KiB, 38.2 MiB."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

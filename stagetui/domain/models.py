@@ -108,6 +108,9 @@ class Environment:
     """The experiment it was provisioned under, if any: samples taken from it later (test results) belong
     to that experiment, whenever they are recorded."""
     labels: dict[str, str] = field(default_factory=dict)
+    claim_seconds: float | None = None
+    """Seconds it took to claim it from the warm pool; None when provisioned for its branch (a claimed
+    environment's provision_seconds is how long the pool took to build it)."""
 
     def ttl_left(self, now: datetime) -> timedelta:
         return self.expires_at - now

@@ -6,18 +6,26 @@ Every resource a runtime creates carries the environment's labels, so `discover(
 
 from __future__ import annotations
 
+import json
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagetui.domain.models import Environment
+from stagetui.domain.service_status import ServiceStatus
 
 LABEL_PREFIX = "stagetui."
+Progress = Callable[[float, str], None]
+"""Fraction done (0..1) and what is happening."""
 
 
 def environment_labels(env: Environment) -> dict[str, str]:
-    """The label set every resource of `env` carries."""
+    """The label set every resource of `env` carries (its own stagetui labels too, e.g. warm-pool ones)."""
+    own = {key: value for key, value in env.labels.items() if key.startswith(LABEL_PREFIX)}
     return {
+        **own,
         f"{LABEL_PREFIX}env": env.id,
         f"{LABEL_PREFIX}uid": env.uid,
         f"{LABEL_PREFIX}branch": env.branch,
@@ -74,6 +82,25 @@ class DiscoveredEnvironment:
         return self.labels.get(f"{LABEL_PREFIX}uid")
 
 
+def config_variables(config_file: Path) -> dict[str, str]:
+    """The rendered config's `env` namespace as strings; nothing when it has none."""
+    try:
+        section = json.loads(config_file.read_text(encoding="utf-8")).get("env", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(section, dict):
+        return {}
+    return {str(k): str(v) for k, v in section.items() if v is not None and str(k) != "STAGETUI_ENV_ID"}
+
+
+def new_lines(before: list[str], after: list[str]) -> list[str]:
+    """Lines of `after` that follow the longest suffix of `before` it starts with (two tails of one log)."""
+    for overlap in range(min(len(before), len(after)), 0, -1):
+        if before[-overlap:] == after[:overlap]:
+            return after[overlap:]
+    return after
+
+
 class RuntimeOperationError(Exception):
     """A runtime operation failed; the message says what and where."""
 
@@ -90,12 +117,19 @@ class Runtime(ABC):
         """The workspace of an existing environment."""
 
     @abstractmethod
-    def start_services(self, env: Environment, workspace: Workspace, timeout: float) -> str:
+    def start_services(
+        self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
+    ) -> str:
         """Start the environment's services; return the endpoint URL once they listen."""
 
     @abstractmethod
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
         """Block until the health check passes; return a short detail. RuntimeOperationError on timeout."""
+
+    @abstractmethod
+    def relabel(self, env: Environment) -> None:
+        """Record `env`'s labels anew on the runtime (a claim from the warm pool changes its branch,
+        owner and expiry), so discovery by anyone sees the new ones."""
 
     @abstractmethod
     def is_running(self, environment_id: str) -> bool:
@@ -112,6 +146,22 @@ class Runtime(ABC):
     @abstractmethod
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         """The last lines its services logged."""
+
+    def service_status(self, environment_id: str) -> list[ServiceStatus]:
+        """Status, health and resource use of each of its services; [] when the runtime cannot tell."""
+        return []
+
+    def follow_logs(
+        self, environment_id: str, service: str | None, stop: Callable[[], bool]
+    ) -> Iterator[str]:
+        """Lines its services log from now on (one service, or all), until `stop()` is true. The default
+        polls `log_tail`, for runtimes without a log stream."""
+        seen = self.log_tail(environment_id, 200)
+        while not stop():
+            time.sleep(0.5)
+            current = self.log_tail(environment_id, 200)
+            yield from new_lines(seen, current)
+            seen = current
 
     @abstractmethod
     def live_environment(self, environment_id: str) -> dict[str, str] | None:

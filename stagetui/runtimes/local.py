@@ -9,8 +9,6 @@ import os
 import shutil
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from pathlib import Path
 
@@ -18,11 +16,14 @@ from stagetui.domain.ids import is_valid_id
 from stagetui.domain.models import Environment
 from stagetui.runtimes.base import (
     DiscoveredEnvironment,
+    Progress,
     Runtime,
     RuntimeOperationError,
     Workspace,
+    config_variables,
     environment_labels,
 )
+from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.processes import ProcessHandle, is_alive, spawn_group, stop_group
 from stagetui.store.atomic import atomic_write_text
 
@@ -34,17 +35,6 @@ SERVICE_LOG = "service.log"
 _PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "SYSTEMROOT")
 _PLUMBING = frozenset({*_PASSED_VARIABLES, "STAGETUI_ENV_ID"})
 """Variables the runtime may set for itself (those the config also sets are the config's)."""
-
-
-def _config_variables(config_file: Path) -> dict[str, str]:
-    """The rendered config's `env` namespace as strings; nothing when it has none."""
-    try:
-        section = json.loads(config_file.read_text(encoding="utf-8")).get("env", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    if not isinstance(section, dict):
-        return {}
-    return {str(k): str(v) for k, v in section.items() if v is not None and str(k) != "STAGETUI_ENV_ID"}
 
 
 class LocalRuntime(Runtime):
@@ -74,7 +64,9 @@ class LocalRuntime(Runtime):
         atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
         return workspace
 
-    def start_services(self, env: Environment, workspace: Workspace, timeout: float) -> str:
+    def start_services(
+        self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
+    ) -> str:
         port_file = workspace.root / PORT_FILE
         port_file.unlink(missing_ok=True)
         command = [
@@ -92,7 +84,7 @@ class LocalRuntime(Runtime):
             "--env-id",
             env.id,
         ]
-        configured = _config_variables(workspace.config_file)
+        configured = config_variables(workspace.config_file)
         plumbing = {name: os.environ[name] for name in _PASSED_VARIABLES if name in os.environ}
         plumbing = {name: value for name, value in plumbing.items() if name not in configured}
         plumbing["STAGETUI_ENV_ID"] = env.id
@@ -117,22 +109,11 @@ class LocalRuntime(Runtime):
         raise RuntimeOperationError(f"service of {env.id} did not listen within {timeout:.0f}s")
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        attempts, last_error = 0, ""
-        while time.monotonic() < deadline:
-            attempts += 1
-            try:
-                with urllib.request.urlopen(f"{endpoint}/health", timeout=2) as response:
-                    body = json.loads(response.read())
-                    return f"healthy after {attempts} check(s): {body.get('customers', '?')} customers served"
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                last_error = str(error)
-            if not self.is_running(env.id):
-                break
-            time.sleep(0.05)
-        raise RuntimeOperationError(
-            f"{env.id} is not healthy at {endpoint}: {last_error or 'service stopped'}"
-        )
+        return probe_health(env.id, f"{endpoint}/health", timeout, lambda: self.is_running(env.id))
+
+    def relabel(self, env: Environment) -> None:
+        workspace = self.workspace(env.id)
+        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
 
     def is_running(self, environment_id: str) -> bool:
         handle = self._process(self.workspace(environment_id))

@@ -2,8 +2,8 @@
 
 Standard library only on SQLite, so it runs with a bare Python 3.11 inside any environment (local process or
 container); on PostgreSQL (DATABASE_URL=postgresql://...) it needs psycopg:
-    python -m stagetui.sample.service [--db PATH] --config CONFIG.json --port-file PATH [--host H]
-        [--env-id ID]
+    python -m stagetui.sample.service [--db PATH] --config CONFIG.json [--port-file PATH] [--host H]
+        [--port N] [--env-id ID]
 """
 
 from __future__ import annotations
@@ -215,9 +215,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="stagetui.sample.service", description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="SQLite database (opened read-only); else $DATABASE_URL")
     parser.add_argument("--config", type=Path, required=True, help="the environment's config, as JSON")
-    parser.add_argument("--port-file", type=Path, required=True, help="where to write the bound port")
+    parser.add_argument("--port-file", type=Path, help="where to write the bound port")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--env-id", default="sample")
+    # 0 (any free port, announced in --port-file) for local processes; a container listens on a fixed
+    # port of its own network namespace, which the engine publishes on the host.
+    parser.add_argument("--port", type=int, default=0)
+    # A container learns its environment from the variable its runtime sets.
+    parser.add_argument("--env-id", default=os.environ.get("STAGETUI_ENV_ID", "sample"))
     return parser.parse_args(argv)
 
 
@@ -231,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config_error=config_error,
         database_url=os.environ.get("DATABASE_URL"),
     )
-    server = SampleServer((args.host, 0), state)  # port 0: the OS picks a free port, no collisions
+    server = SampleServer((args.host, args.port), state)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -243,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serving.start()
     port = server.server_address[1]
     try:
-        write_port_file(args.port_file, port)
+        if args.port_file is not None:
+            write_port_file(args.port_file, port)
         sys.stderr.write(f"sample service {args.env_id} listening on {args.host}:{port}\n")
         sys.stderr.flush()
         while not stop.wait(0.5):  # short waits keep the main thread responsive to signals everywhere

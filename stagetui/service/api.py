@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,9 @@ from stagetui.domain.cost import BudgetStatus, CostModel
 from stagetui.domain.drift import Approval
 from stagetui.domain.durations import InvalidDurationError, parse_duration
 from stagetui.domain.experiments import Experiment, ExperimentResult
-from stagetui.domain.models import AuditEntry, Environment, MetricSample, Strategy
+from stagetui.domain.models import AuditEntry, Environment, MetricSample, StepOutcome, Strategy
 from stagetui.domain.notes import Note
+from stagetui.runtimes.base import RuntimeOperationError
 from stagetui.service import (
     audit,
     benchmarks,
@@ -26,6 +27,7 @@ from stagetui.service import (
     drift,
     experiments,
     notes,
+    pool,
     provisioning,
     queries,
     snapshots,
@@ -33,8 +35,9 @@ from stagetui.service import (
 )
 from stagetui.service.compare import StrategyComparison
 from stagetui.service.core import Clock, ServiceCore, open_core, utc_now
-from stagetui.service.errors import BadInputError
+from stagetui.service.errors import BadInputError, OperationFailedError
 from stagetui.service.events import EventBus
+from stagetui.service.orchestrator import RunOutcome
 from stagetui.store.drafts import Draft
 from stagetui.strategies.golden import RefreshResult
 
@@ -110,7 +113,20 @@ class StagetuiService:
         return provisioning.UpRequest(branch, kind, runtime or defaults.runtime, lifetime, owner)
 
     async def up(self, request: provisioning.UpRequest) -> provisioning.UpResult:
+        """A ready environment from the warm pool when there is one for the request, else a new one."""
+        claimed = await asyncio.to_thread(pool.claim, self.core, request)
+        if claimed is not None:
+            return provisioning.UpResult(claimed, RunOutcome(StepOutcome.OK), claimed=True)
         return await provisioning.provision(self.core, request)
+
+    def pool_status(self) -> pool.PoolStatus:
+        return pool.pool_status(self.core)
+
+    async def fill_pool(self, on_start: Callable[[int], None] | None = None) -> pool.FillResult:
+        return await pool.fill(self.core, on_start)
+
+    async def drain_pool(self) -> list[teardown.TeardownResult]:
+        return await pool.drain(self.core)
 
     async def down(self, reference: str) -> teardown.TeardownResult:
         return await teardown.tear_down(self.core, reference)
@@ -118,13 +134,27 @@ class StagetuiService:
     async def gc(self, *, dry_run: bool = False) -> list[teardown.GcAction]:
         return await teardown.collect_garbage(self.core, dry_run=dry_run)
 
-    def environments(self, *, include_history: bool = False) -> list[queries.EnvironmentView]:
-        """Live environments (reconciled with the runtimes); with history, ended ones too."""
+    def environments(
+        self, *, include_history: bool = False, include_pool: bool = False
+    ) -> list[queries.EnvironmentView]:
+        """Live environments (reconciled with the runtimes); with history, ended ones too. Environments
+        waiting in the warm pool only with include_pool (`pool_status` lists them)."""
         views = queries.reconcile(self.core)
+        views = views if include_pool else pool.without_waiting(views)
         return views + queries.history(self.core) if include_history else views
 
-    def detail(self, reference: str) -> queries.EnvironmentDetail:
-        return queries.detail(self.core, reference)
+    def detail(self, reference: str, *, with_services: bool = True) -> queries.EnvironmentDetail:
+        return queries.detail(self.core, reference, with_services=with_services)
+
+    def follow_logs(self, reference: str, service: str | None, stop: Callable[[], bool]) -> Iterator[str]:
+        """Lines the environment's services (or one of them) log from now on, until `stop()` is true.
+        Blocking: run it in a thread."""
+        env = queries.resolve(self.core, reference).environment
+        runtime = self.core.runtime(env.runtime)
+        try:
+            yield from runtime.follow_logs(env.id, service, stop)
+        except RuntimeOperationError as error:
+            raise OperationFailedError(f"following the log of {env.id}: {error}") from None
 
     async def refresh_snapshot(
         self,

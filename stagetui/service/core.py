@@ -18,6 +18,7 @@ from stagetui.domain.anonymize import Masker
 from stagetui.domain.cost import CostModel
 from stagetui.domain.models import AuditEntry
 from stagetui.runtimes.base import Runtime, Workspace
+from stagetui.runtimes.docker.runtime import DockerRuntime
 from stagetui.runtimes.local import LocalRuntime
 from stagetui.service import databases
 from stagetui.service.errors import BadInputError
@@ -138,7 +139,8 @@ def open_core(
         runtimes={
             "local": LocalRuntime(
                 paths.environments, host=local.host, stop_timeout=local.stop_timeout.total_seconds()
-            )
+            ),
+            "docker": DockerRuntime(paths.docker_workspaces, config.runtimes.docker, environ),
         },
         events=events,
         clock=clock,

@@ -25,6 +25,11 @@ class StatePaths:
         return self.root / "environments"
 
     @property
+    def docker_workspaces(self) -> Path:
+        """Workspaces (data copy, rendered config) of environments on the docker runtime."""
+        return self.root / "docker"
+
+    @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from stagetui.domain.drift import DriftReport
@@ -27,7 +27,7 @@ from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError, ConflictError
 from stagetui.service.events import EnvironmentChanged, EnvironmentQueued
 from stagetui.service.orchestrator import RunOutcome
-from stagetui.service.queries import reconcile
+from stagetui.service.queries import EnvironmentView, reconcile
 from stagetui.service.samples import record_samples
 from stagetui.strategies.provision import ProvisionContext
 from stagetui.strategies.registry import strategy_for
@@ -40,27 +40,48 @@ class UpRequest:
     runtime: str
     ttl: timedelta
     owner: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    """Extra stagetui.* labels of the environment (the warm pool marks its own)."""
 
 
 @dataclass(frozen=True)
 class UpResult:
     environment: Environment
     outcome: RunOutcome
+    claimed: bool = False
+    """Handed over from the warm pool rather than provisioned for this request."""
 
     @property
     def ok(self) -> bool:
         return self.outcome.ok
 
 
-def _claim(core: ServiceCore, request: UpRequest) -> Environment:
-    """Check the request and record the new environment; raises before anything is created."""
+def check_request(core: ServiceCore, request: UpRequest) -> None:
+    """Refuse a bad branch, runtime or ttl before anything happens."""
     try:
         validate_branch(request.branch)
     except InvalidBranchError as error:
         raise BadInputError(f"branch {request.branch!r}: {error}") from None
-    runtime = core.runtime(request.runtime)
+    core.runtime(request.runtime)
     if request.ttl <= timedelta(0):
         raise BadInputError("ttl must be positive")
+
+
+def refuse_duplicates(views: list[EnvironmentView], request: UpRequest) -> None:
+    """One live environment per branch and strategy (an environment claimed from the warm pool keeps the
+    pool's id, so the id alone does not tell)."""
+    env_id = environment_id(request.branch, request.strategy)
+    for view in views:
+        env = view.environment
+        if env.id == env_id or (env.branch == request.branch and env.strategy is request.strategy):
+            hint = "run `stagetui gc`" if not view.recorded else f"`stagetui down {env.id}` first"
+            raise ConflictError(f"environment {env.id} exists ({view.status.value}); {hint}")
+
+
+def _claim(core: ServiceCore, request: UpRequest) -> Environment:
+    """Check the request and record the new environment; raises before anything is created."""
+    check_request(core, request)
+    runtime = core.runtime(request.runtime)
     env_id = environment_id(request.branch, request.strategy)
     now = core.clock()
     env = Environment(
@@ -77,12 +98,10 @@ def _claim(core: ServiceCore, request: UpRequest) -> Environment:
         owner_pid=os.getpid(),
         owner_host=core.hostname,
         updated_at=now,
+        labels=dict(request.labels),
     )
     with core.store.transaction():
-        for view in reconcile(core, now):
-            if view.environment.id == env_id:
-                hint = "run `stagetui gc`" if not view.recorded else f"`stagetui down {env_id}` first"
-                raise ConflictError(f"environment {env_id} exists ({view.status.value}); {hint}")
+        refuse_duplicates(reconcile(core, now), request)
         core.store.save_environment(env)
     return env
 

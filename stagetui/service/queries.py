@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from stagetui.domain.fidelity import TableFidelity, table_fidelity
 from stagetui.domain.freshness import Freshness, assess_freshness
 from stagetui.domain.models import CheckRecord, Environment, EnvironmentStatus, StepRecord, Strategy
-from stagetui.runtimes.base import LABEL_PREFIX, DiscoveredEnvironment
+from stagetui.domain.service_status import ServiceStatus
+from stagetui.runtimes.base import (
+    LABEL_PREFIX,
+    DiscoveredEnvironment,
+    RuntimeOperationError,
+)
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import ConflictError, NotFoundError
 
@@ -32,6 +37,8 @@ class EnvironmentView:
     """False when only the runtime knows it (no live record in this store)."""
     freshness: Freshness
     resources: tuple[str, ...] = ()
+    unreachable: str | None = None
+    """Why its runtime could not be asked (e.g. the Docker engine is down): status is the store's then."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class EnvironmentDetail:
     steps: list[StepRecord]
     checks: list[CheckRecord]
     log_tail: list[str] = field(default_factory=list)
+    services: list[ServiceStatus] = field(default_factory=list)
+    """Each service's state, health and resource use, where the runtime can tell."""
 
     def latest_check(self, kind: str) -> CheckRecord | None:
         found = [c for c in self.checks if c.kind == kind]
@@ -68,8 +77,14 @@ def reconcile(core: ServiceCore, now: datetime | None = None) -> list[Environmen
     """Live environments of every runtime, newest first. Marks dead provisioning runs interrupted."""
     now = now or core.clock()
     discovered: dict[tuple[str, str], DiscoveredEnvironment] = {}
+    unreachable: dict[str, str] = {}
     for name, runtime in core.runtimes.items():
-        for resource in runtime.discover():
+        try:
+            resources = runtime.discover()
+        except RuntimeOperationError as error:
+            unreachable[name] = str(error)
+            continue
+        for resource in resources:
             discovered[(name, resource.environment_id)] = resource
     views = []
     with core.store.transaction():
@@ -81,6 +96,13 @@ def reconcile(core: ServiceCore, now: datetime | None = None) -> list[Environmen
                 env.status_detail = f"the process working on it (pid {env.owner_pid}) died"
                 env.updated_at = now
                 core.store.save_environment(env)
+            if env.runtime in unreachable:  # cannot tell: show what the store says, and why
+                views.append(
+                    replace(
+                        _view(env, env.status, False, True, now, None), unreachable=unreachable[env.runtime]
+                    )
+                )
+                continue
             found = discovered.pop((env.runtime, env.id), None)
             running = bool(found and found.running)
             status = env.status
@@ -164,11 +186,15 @@ def resolve(core: ServiceCore, reference: str, *, include_history: bool = False)
     raise NotFoundError(f"no environment matches {reference!r} (see `stagetui ls`)")
 
 
-def detail(core: ServiceCore, reference: str) -> EnvironmentDetail:
+def detail(core: ServiceCore, reference: str, *, with_services: bool = True) -> EnvironmentDetail:
+    """Everything about one environment; with_services also asks its runtime for live service status
+    (resource use takes the Docker engine about a second to sample)."""
     view = resolve(core, reference, include_history=True)
     env = view.environment
     steps = core.store.steps(env.uid, since=env.created_at) if view.recorded else []
     checks = core.store.checks(env.uid, since=env.created_at) if view.recorded else []
     runtime = core.runtimes.get(env.runtime)
-    tail = runtime.log_tail(env.id) if runtime and view.status.is_live else []
-    return EnvironmentDetail(view, steps, checks, tail)
+    asked = runtime is not None and view.status.is_live and view.unreachable is None
+    tail = runtime.log_tail(env.id) if runtime and asked else []
+    services = runtime.service_status(env.id) if runtime and asked and with_services else []
+    return EnvironmentDetail(view, steps, checks, tail, services)

@@ -100,6 +100,8 @@ def _gc_reason(core: ServiceCore, view: EnvironmentView) -> str | None:
     env, now = view.environment, core.clock()
     if view.status in BUSY:
         return None  # a live process is working on it
+    if view.unreachable is not None and not env.is_expired(now):
+        return None
     if env.is_expired(now):
         return "expired"
     if view.status is EnvironmentStatus.INTERRUPTED:
@@ -117,6 +119,10 @@ async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[G
     for view in reconcile(core):
         reason = _gc_reason(core, view)
         if reason is None:
+            continue
+        if view.unreachable is not None:
+            # Its resources may well be there: they are collected once the runtime answers again.
+            actions.append(GcAction(view.environment.id, reason, error=f"skipped: {view.unreachable}"))
             continue
         if dry_run:
             actions.append(GcAction(view.environment.id, reason, list(view.resources)))

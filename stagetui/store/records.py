@@ -80,6 +80,7 @@ def environment_from_record(record: Record) -> Environment:
         updated_at=_parse_time(record.get("updated_at")),
         experiment=record.get("experiment"),
         labels=dict(record.get("labels") or {}),
+        claim_seconds=record.get("claim_seconds"),
     )
 
 

@@ -111,16 +111,22 @@ async def verify_integrity(ctx: ProvisionContext) -> StepResult:
     return StepResult(report.summary())
 
 
+def _health_timeout(ctx: ProvisionContext) -> float:
+    runtimes = ctx.settings.runtimes
+    settings = runtimes.docker if ctx.runtime.name == "docker" else runtimes.local
+    return settings.health_timeout.total_seconds()
+
+
 async def start_services(ctx: ProvisionContext) -> StepResult:
-    timeout = ctx.settings.runtimes.local.health_timeout.total_seconds()
-    ctx.endpoint = await ctx.blocking(ctx.runtime.start_services, ctx.env, ctx.ws, timeout)
+    timeout = _health_timeout(ctx)
+    ctx.endpoint = await ctx.blocking(ctx.runtime.start_services, ctx.env, ctx.ws, timeout, ctx.scaled(0, 1))
     return StepResult(f"listening at {ctx.endpoint}")
 
 
 async def health_check(ctx: ProvisionContext) -> StepResult:
     if ctx.endpoint is None:
         raise RuntimeError("no endpoint: start_services must run first")
-    timeout = ctx.settings.runtimes.local.health_timeout.total_seconds()
+    timeout = _health_timeout(ctx)
     return StepResult(await ctx.blocking(ctx.runtime.wait_healthy, ctx.env, ctx.endpoint, timeout))
 
 

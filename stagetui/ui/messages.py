@@ -75,3 +75,11 @@ class SnapshotRefreshRequested(Message):
 
 class GarbageCollectionRequested(Message):
     pass
+
+
+@dataclass
+class LogLines(Message, bubble=False):
+    """New lines of an environment's service log, from the thread that follows it."""
+
+    reference: str
+    lines: list[str]

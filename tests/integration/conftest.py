@@ -5,7 +5,16 @@ pytest makes one fixture definition per module that imports a fixture, so a sess
 by two modules would be started twice.
 """
 
+from tests.integration.docker_engine import docker_client, sample_images
 from tests.integration.moto_server import aws_endpoint, moto_server
 from tests.integration.postgres_server import pg_production, postgres_server, sample_sqlite
 
-__all__ = ["aws_endpoint", "moto_server", "pg_production", "postgres_server", "sample_sqlite"]
+__all__ = [
+    "aws_endpoint",
+    "docker_client",
+    "moto_server",
+    "pg_production",
+    "postgres_server",
+    "sample_images",
+    "sample_sqlite",
+]

@@ -31,7 +31,8 @@ from stagetui.domain.models import (
     StepRecord,
     Strategy,
 )
-from stagetui.runtimes.base import DiscoveredEnvironment, Runtime, Workspace, environment_labels
+from stagetui.domain.service_status import ServiceStatus
+from stagetui.runtimes.base import DiscoveredEnvironment, Progress, Runtime, Workspace, environment_labels
 from stagetui.service.api import StagetuiService
 from stagetui.service.paths import STATE_DIR_ENV
 from stagetui.ui.app import StagetuiApp
@@ -59,10 +60,9 @@ class FrozenRuntime(Runtime):
     create, start or destroy anything: these tests never provision.
     """
 
-    name = "local"
-
-    def __init__(self, environments: list[tuple[Environment, bool]]) -> None:
+    def __init__(self, environments: list[tuple[Environment, bool]], name: str = "local") -> None:
         """`environments`: each with whether its services run (a stopped one still has its workspace)."""
+        self.name = name
         self.found = [self._found(env, running) for env, running in environments]
 
     @staticmethod
@@ -84,14 +84,30 @@ class FrozenRuntime(Runtime):
             f"2025-03-14T11:59:5{n} INFO  {environment_id} GET /health 200 ({n + 1} ms)" for n in range(3)
         ][-lines:]
 
+    def service_status(self, environment_id: str) -> list[ServiceStatus]:
+        if not self.is_running(environment_id):
+            return []
+        return [
+            ServiceStatus(
+                "app", "running", "healthy", 1.5, 38 * 2**20, 512 * 2**20, 0, ("127.0.0.1:49153->8080/tcp",)
+            ),
+            ServiceStatus("assets", "running", "healthy", 0.0, 900 * 2**10, None, 0),
+            ServiceStatus("worker", "running", None, 0.2, 1200 * 2**10, None, 2),
+        ]
+
     def create_workspace(self, env: Environment) -> Workspace:
         raise NeverProvisions(f"create_workspace({env.id})")
 
     def workspace(self, environment_id: str) -> Workspace:
         raise NeverProvisions(f"workspace({environment_id})")
 
-    def start_services(self, env: Environment, workspace: Workspace, timeout: float) -> str:
+    def start_services(
+        self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
+    ) -> str:
         raise NeverProvisions(f"start_services({env.id})")
+
+    def relabel(self, env: Environment) -> None:
+        raise NeverProvisions(f"relabel({env.id})")
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
         raise NeverProvisions(f"wait_healthy({env.id})")
@@ -361,6 +377,8 @@ def seeded_service(state_dir: Path, config: StagetuiConfig) -> tuple[StagetuiSer
         store.add_steps(seed.steps)
         store.add_checks(seed.checks)
     service.core.runtimes["local"] = FrozenRuntime([(seed.env, seed.running) for seed in planted])
+    # No engine is asked: whatever a Docker engine on this machine holds must not reach the snapshots.
+    service.core.runtimes["docker"] = FrozenRuntime([], name="docker")
     return service, planted
 
 

@@ -154,6 +154,12 @@ def test_detail_data_tab(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=(100, 30), run_before=opening_detail(RELEASE, "tab-data"))
 
 
+def test_detail_services_tab(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """A running environment's services: state, health, CPU, memory against its limit, restarts, ports."""
+    app = make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=opening_detail(RELEASE, "tab-services"))
+
+
 # --- help -------------------------------------------------------------------------------------------------
 def test_help_screen(snap_compare: SnapCompare, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:

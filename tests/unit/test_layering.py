@@ -13,6 +13,7 @@ CORE = [
     "stagetui.cli.main",
     "stagetui.strategies.registry",
     "stagetui.runtimes.local",
+    "stagetui.runtimes.docker.runtime",
 ]
 
 
@@ -60,12 +61,18 @@ def test_domain_imports_no_io_frameworks_and_no_upper_layer() -> None:
 
 
 def test_adapters_and_strategies_never_import_the_faces_or_the_service() -> None:
-    for layer in ("runtimes", "data", "sources", "store", "strategies", "sample"):
-        for path in (PACKAGE / layer).glob("*.py"):
+    for layer in ("runtimes", "data", "sources", "store", "strategies", "sample", "compose"):
+        for path in (PACKAGE / layer).rglob("*.py"):
             bad = {
                 n for n in _imports(path) if n.startswith(("stagetui.service", "stagetui.cli", "stagetui.ui"))
             }
             assert not bad, f"{layer}/{path.name} imports {bad}"
+
+
+def test_compose_definitions_are_parsed_without_an_engine() -> None:
+    for path in (PACKAGE / "compose").glob("*.py"):
+        bad = {n for n in _imports(path) if n.startswith(("docker", "stagetui.runtimes", "stagetui.data"))}
+        assert not bad, f"compose/{path.name} imports {bad}"
 
 
 def _module_level_imports(path: Path) -> set[str]:

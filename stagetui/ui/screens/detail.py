@@ -3,6 +3,7 @@ history of checks made on it. Reloads when an event about it arrives."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from textual import work
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from stagetui.domain.durations import format_duration
 from stagetui.domain.fidelity import TableFidelity
@@ -19,11 +21,12 @@ from stagetui.service.errors import ServiceError
 from stagetui.service.events import EnvironmentChanged, StepFinished
 from stagetui.service.queries import EnvironmentDetail
 from stagetui.ui.drift_model import drift_tree
-from stagetui.ui.messages import DetailLoaded, ServiceEvent
+from stagetui.ui.messages import DetailLoaded, LogLines, ServiceEvent
 from stagetui.ui.tones import toned
 from stagetui.ui.view_models import Tone, freshness_cell
 from stagetui.ui.widgets.drift_panel import DriftPanel
 from stagetui.ui.widgets.provisioning_panel import MARKS
+from stagetui.ui.widgets.services_panel import ServicesPanel
 
 FIDELITY_COLUMNS = ("table", "masked columns", "values masked", "leaks", "foreign keys", "orphans")
 
@@ -64,6 +67,13 @@ class DetailScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail-back", tooltip="Back to the dashboard"),
         Binding("r", "reload", "Reload", id="detail-reload", tooltip="Read the environment again"),
+        Binding(
+            "f",
+            "follow",
+            "Follow log",
+            id="detail-follow",
+            tooltip="Stream the services' log as it is written (again to stop); enter on a service: its own",
+        ),
     ]
 
     def __init__(self, backend: StagetuiService, uid: str, title: str) -> None:
@@ -71,6 +81,8 @@ class DetailScreen(Screen[None]):
         self.backend = backend
         self.uid = uid
         self.sub_title = title
+        self.following: str | None = None
+        """What the log tab streams: "" for every service, a service's name, None when not streaming."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -78,8 +90,10 @@ class DetailScreen(Screen[None]):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Steps", id="tab-steps"):
                 yield DataTable(id="detail-steps", cursor_type="row")
+            with TabPane("Services", id="tab-services"):
+                yield ServicesPanel(id="detail-services")
             with TabPane("Log", id="tab-log"):
-                yield Log(id="detail-log", highlight=False)
+                yield Log(id="detail-log", highlight=False, max_lines=5_000)
             with TabPane("Drift", id="tab-drift"):
                 yield DriftPanel(id="detail-drift")
             with TabPane("Data", id="tab-data"):
@@ -116,9 +130,11 @@ class DetailScreen(Screen[None]):
         detail, now = message.detail, self.backend.now()
         self.query_one("#detail-facts", Static).update(facts(detail, now))
         self._steps(detail)
-        log = self.query_one("#detail-log", Log)
-        log.clear()
-        log.write_lines(detail.log_tail or ["(no log lines)"])
+        self.query_one("#detail-services", ServicesPanel).show(detail.services)
+        if self.following is None:  # a streaming log keeps what it shows
+            log = self.query_one("#detail-log", Log)
+            log.clear()
+            log.write_lines(detail.log_tail or ["(no log lines)"])
         drift = detail.latest_check("drift")
         self.query_one("#detail-drift", DriftPanel).show(
             drift_tree(detail.view.environment.id, drift.result if drift else None)
@@ -156,5 +172,49 @@ class DetailScreen(Screen[None]):
             name = row.table if row.ok else toned(self.app, row.table, Tone.ERROR)
             table.add_row(name, *cells[1:])
 
+    def action_follow(self) -> None:
+        if self.following is not None:
+            self._stop_following()
+        else:
+            self._follow("")
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        if message.data_table.id == "detail-services" and message.row_key.value is not None:
+            self._follow(str(message.row_key.value))
+
+    def _follow(self, service: str) -> None:
+        self.following = service
+        log = self.query_one("#detail-log", Log)
+        log.write_line(f"── following {service or 'every service'} (f to stop) ──")
+        self.query_one("#detail-tabs", TabbedContent).active = "tab-log"
+        self._stream_log(service or None)
+
+    def _stop_following(self) -> None:
+        self.workers.cancel_group(self, "follow")
+        self.query_one("#detail-log", Log).write_line("── stopped following ──")
+        self.following = None
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _stream_log(self, service: str | None) -> None:
+        worker = get_current_worker()
+        batch: list[str] = []
+        last_post = time.monotonic()
+        try:
+            for line in self.backend.follow_logs(self.uid, service, lambda: worker.is_cancelled):
+                batch.append(line)
+                # Batched: a chatty service must not flood the message queue with one message per line.
+                if time.monotonic() - last_post > 0.1:
+                    self.post_message(LogLines(self.uid, batch))
+                    batch, last_post = [], time.monotonic()
+        except ServiceError as error:
+            batch.append(f"✗ {error}")
+        if batch:
+            self.post_message(LogLines(self.uid, batch))
+
+    def on_log_lines(self, message: LogLines) -> None:
+        if message.reference == self.uid and self.following is not None:
+            self.query_one("#detail-log", Log).write_lines(message.lines)
+
     def action_back(self) -> None:
+        self.workers.cancel_group(self, "follow")
         self.dismiss(None)

@@ -1,0 +1,381 @@
+"""The docker runtime: an environment is the services of a compose file, as containers on a Docker Engine,
+with its own network and volumes, every resource labelled with the environment.
+
+The workspace (data copy, rendered config) is still a directory here, where strategies write; on start its
+data and config are copied into the environment's named volumes. The engine is the source of truth for
+what runs: teardown, gc and discovery search it by label.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import docker
+import docker.errors
+
+from stagetui.compose.model import ComposeProject
+from stagetui.compose.parse import ComposeError, load_compose
+from stagetui.compose.sample import packaged_compose
+from stagetui.config.model import DockerRuntimeConfig
+from stagetui.domain.ids import is_valid_id
+from stagetui.domain.models import Environment
+from stagetui.domain.service_status import ServiceStatus
+from stagetui.runtimes.base import (
+    DiscoveredEnvironment,
+    Progress,
+    Runtime,
+    RuntimeOperationError,
+    Workspace,
+    config_variables,
+    environment_labels,
+)
+from stagetui.runtimes.docker import naming
+from stagetui.runtimes.docker.containers import container_request, create_container
+from stagetui.runtimes.docker.engine import EngineUnavailableError, connect, engine_address, engine_errors
+from stagetui.runtimes.docker.image_policy import ensure_images
+from stagetui.runtimes.docker.inventory import ContainerEntry, Inventory, list_inventory
+from stagetui.runtimes.docker.logs import follow_container_logs, merged_tail
+from stagetui.runtimes.docker.startup import ContainerState, start_in_order
+from stagetui.runtimes.docker.status import service_statuses
+from stagetui.runtimes.docker.volumes import fill_volume
+from stagetui.runtimes.health import probe_health
+from stagetui.store.atomic import atomic_write_text
+
+LABELS_FILE = "labels.json"
+PLUMBING = frozenset({"STAGETUI_ENV_ID"})
+"""Variables the runtime sets in the config service for itself (left out of live drift)."""
+
+
+class DockerRuntime(Runtime):
+    name = "docker"
+
+    def __init__(
+        self,
+        root: Path,
+        settings: DockerRuntimeConfig,
+        environ: Mapping[str, str],
+        client_factory: Callable[[], docker.DockerClient] | None = None,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.environ = dict(environ)
+        self._client_factory = client_factory
+        self._client: docker.DockerClient | None = None
+        self._project: ComposeProject | None = None
+        self._lock = threading.Lock()
+
+    # -- wiring ------------------------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return engine_address(self.settings.host, self.environ)
+
+    def client(self) -> docker.DockerClient:
+        with self._lock:
+            if self._client is None:
+                timeout = self.settings.api_timeout.total_seconds()
+                self._client = (
+                    self._client_factory()
+                    if self._client_factory
+                    else connect(self.settings.host, self.environ, timeout)
+                )
+            return self._client
+
+    def project(self) -> ComposeProject:
+        """The environment definition; RuntimeOperationError (naming file, line and key) when it is bad."""
+        if self._project is None:
+            path = self.settings.compose or packaged_compose()
+            try:
+                self._project = load_compose(path, self.environ)
+            except ComposeError as error:
+                raise RuntimeOperationError(str(error)) from None
+        return self._project
+
+    def workspace(self, environment_id: str) -> Workspace:
+        if not is_valid_id(environment_id):
+            raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
+        return Workspace(self.root / environment_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def create_workspace(self, env: Environment) -> Workspace:
+        self.project()  # a bad definition fails here, before anything exists
+        with engine_errors(f"checking {env.id} on {self.address}"):
+            left = list_inventory(self.client(), env.id)
+        if left.names():
+            raise RuntimeOperationError(
+                f"{env.id} already has resources on the Docker engine ({', '.join(left.names()[:3])}): "
+                f"tear it down first (stagetui down {env.id}, or stagetui gc)"
+            )
+        workspace = self.workspace(env.id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            workspace.root.mkdir(mode=0o700)
+        except FileExistsError:
+            raise RuntimeOperationError(
+                f"{workspace.root} exists already: environment {env.id} is live"
+            ) from None
+        for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
+            directory.mkdir()
+        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
+        return workspace
+
+    def start_services(
+        self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
+    ) -> str:
+        project, client, labels = self.project(), self.client(), environment_labels(env)
+        report = progress or (lambda _fraction, _message: None)
+        deadline = time.monotonic() + timeout
+        with engine_errors(f"images of {env.id}"):
+            ensure_images(client, project, self.settings.pull, lambda f, m: report(0.3 * f, m))
+        with engine_errors(f"networks and volumes of {env.id}"):
+            self._create_networks(client, env.id, project, labels)
+            self._create_volumes(client, env.id, project, labels, workspace)
+        report(0.35, "networks and volumes ready")
+        extra = {**config_variables(workspace.config_file), "STAGETUI_ENV_ID": env.id}
+        stop_timeout = self.settings.stop_timeout.total_seconds()
+
+        def launch(service: str) -> str:
+            request = container_request(
+                project,
+                project.services[service],
+                env.id,
+                labels,
+                extra if service == project.config_service else {},
+                stop_timeout,
+            )
+            with engine_errors(f"service {service} of {env.id}"):
+                container_id = create_container(client, request)
+                client.api.start(container_id)
+            return container_id
+
+        def inspect(container_id: str) -> ContainerState:
+            with engine_errors(f"inspecting a container of {env.id}"):
+                return ContainerState.from_inspect(client.api.inspect_container(container_id))
+
+        started = start_in_order(
+            project,
+            launch,
+            inspect,
+            max(1.0, deadline - time.monotonic()),
+            lambda f, m: report(0.35 + 0.65 * f, m),
+        )
+        atomic_write_text(workspace.logs_dir / "start.json", json.dumps(started.seconds, indent=2))
+        return self._endpoint(client, env.id, project)
+
+    def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
+        project, client = self.project(), self.client()
+        deadline = time.monotonic() + timeout
+        with engine_errors(f"health of {env.id}"):
+            while True:
+                waiting = self._not_healthy(client, env.id)
+                if not waiting:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeOperationError(
+                        f"{env.id}: healthchecks not passing within {timeout:.0f}s: {'; '.join(waiting)}"
+                    )
+                time.sleep(0.2)
+        path = project.stagetui.endpoint.health_path
+        remaining = max(1.0, deadline - time.monotonic())
+        detail = probe_health(env.id, endpoint + path, remaining, lambda: self.is_running(env.id))
+        return f"{len(project.services)} service(s) healthy; {detail}"
+
+    def relabel(self, env: Environment) -> None:
+        """Labels of containers cannot change: a small volume carries the new ones, and discovery reads
+        them over the originals."""
+        labels = {**environment_labels(env), naming.ROLE_LABEL: "claim"}
+        with engine_errors(f"relabelling {env.id}"):
+            self.client().api.create_volume(naming.volume_name(env.id, "claim"), labels=labels)
+        atomic_write_text(self.workspace(env.id).root / LABELS_FILE, json.dumps(labels, indent=2))
+
+    def is_running(self, environment_id: str) -> bool:
+        try:
+            containers = list_inventory(self.client(), environment_id).services
+        except RuntimeOperationError:
+            return False
+        return bool(containers) and all(
+            c.state == "running" or (c.state == "exited" and c.exit_code == 0) for c in containers
+        )
+
+    def destroy(self, environment_id: str) -> list[str]:
+        workspace = self.workspace(environment_id)
+        removed: list[str] = []
+        # An unreachable engine fails the teardown and the record stays, so gc retries later: the
+        # containers may still be there.
+        client = self.client()
+
+        def remove(container: ContainerEntry) -> None:
+            # A stop first gives the service its grace period (its stop_timeout, short by default); the
+            # init process forwards SIGTERM, so most stop at once.
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.stop(container.id)
+            client.api.remove_container(container.id, force=True, v=True)
+
+        with engine_errors(f"removing {environment_id} from {self.address}"):
+            inventory = list_inventory(client, environment_id)
+            with ThreadPoolExecutor(max_workers=8, thread_name_prefix="remove") as pool:
+                list(pool.map(remove, inventory.containers))
+            removed += [f"container {c.name}" for c in inventory.containers]
+            for network in inventory.networks:
+                client.api.remove_network(network)
+                removed.append(f"network {network}")
+            for volume in inventory.volumes:
+                client.api.remove_volume(volume, force=True)
+                removed.append(f"volume {volume}")
+        if workspace.root.exists():
+            shutil.rmtree(workspace.root)
+            removed.append(f"directory {workspace.root}")
+        return removed
+
+    def discover(self) -> list[DiscoveredEnvironment]:
+        workspaces = self._workspace_labels()
+        try:
+            with engine_errors(f"listing environments on {self.address}"):
+                inventories = list_inventory(self.client(), None).by_environment()
+        except EngineUnavailableError:
+            if not workspaces:
+                return []  # nothing of ours is known to be there: no docker in use, nothing to report
+            raise
+        found = []
+        for environment_id in sorted(set(workspaces) | set(inventories)):
+            inventory = inventories.get(environment_id, Inventory())
+            labels = inventory.labels() or workspaces.get(environment_id, {})
+            resources_ = inventory.names()
+            if environment_id in workspaces:
+                resources_.append(f"directory {self.root / environment_id}")
+            running = bool(inventory.services) and all(
+                c.state == "running" or c.exit_code == 0 for c in inventory.services
+            )
+            found.append(DiscoveredEnvironment(environment_id, labels, running, tuple(resources_)))
+        return found
+
+    # -- visibility ----------------------------------------------------------------------------------------
+
+    def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
+        try:
+            inventory = list_inventory(self.client(), environment_id)
+            return merged_tail(self.client(), inventory.services, lines)
+        except RuntimeOperationError:
+            return []
+
+    def follow_logs(
+        self, environment_id: str, service: str | None, stop: Callable[[], bool]
+    ) -> Iterator[str]:
+        inventory = list_inventory(self.client(), environment_id)
+        containers = [c for c in inventory.services if service is None or c.service == service]
+        yield from follow_container_logs(self.client(), containers, stop)
+
+    def service_status(self, environment_id: str) -> list[ServiceStatus]:
+        try:
+            inventory = list_inventory(self.client(), environment_id)
+            return service_statuses(self.client(), inventory.services)
+        except RuntimeOperationError:
+            return []
+
+    def live_environment(self, environment_id: str) -> dict[str, str] | None:
+        try:
+            service = self.project().config_service
+            client = self.client()
+            container = next(
+                (c for c in list_inventory(client, environment_id).services if c.service == service), None
+            )
+            if container is None or container.state != "running":
+                return None
+            with engine_errors(f"reading the environment of {environment_id}"):
+                inspected = client.api.inspect_container(container.id)
+                image = client.api.inspect_image(inspected["Image"])
+        except RuntimeOperationError:
+            return None
+        defaults = set(image.get("Config", {}).get("Env") or [])
+        variables = [entry for entry in inspected["Config"].get("Env") or [] if entry not in defaults]
+        pairs = dict(entry.partition("=")[::2] for entry in variables)
+        return {k: v for k, v in pairs.items() if k not in PLUMBING}
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _create_networks(
+        self,
+        client: docker.DockerClient,
+        environment_id: str,
+        project: ComposeProject,
+        labels: dict[str, str],
+    ) -> None:
+        tagged = {**labels, naming.ROLE_LABEL: "network"}
+        for network in (None, *project.networks):
+            client.api.create_network(
+                naming.network_name(environment_id, network), driver="bridge", labels=tagged
+            )
+
+    def _create_volumes(
+        self,
+        client: docker.DockerClient,
+        environment_id: str,
+        project: ComposeProject,
+        labels: dict[str, str],
+        workspace: Workspace,
+    ) -> None:
+        tagged = {**labels, naming.ROLE_LABEL: "volume"}
+        for volume in project.volumes:
+            client.api.create_volume(naming.volume_name(environment_id, volume), labels=tagged)
+        loader_image = next(s.image for s in project.services.values() if s.image)
+        assert loader_image is not None
+        fills = (
+            (project.stagetui.data_volume, workspace.data_dir),
+            (project.stagetui.config_volume, workspace.config_dir),
+        )
+        for filled, directory in fills:
+            if filled is not None:
+                fill_volume(
+                    client, naming.volume_name(environment_id, filled), directory, loader_image, labels
+                )
+
+    def _endpoint(self, client: docker.DockerClient, environment_id: str, project: ComposeProject) -> str:
+        endpoint = project.stagetui.endpoint
+        name = naming.container_name(environment_id, endpoint.service)
+        with engine_errors(f"the endpoint of {environment_id}"):
+            ports = client.api.inspect_container(name)["NetworkSettings"]["Ports"] or {}
+        bindings = ports.get(f"{endpoint.port}/tcp") or []
+        if not bindings:
+            raise RuntimeOperationError(f"{endpoint.service} does not publish port {endpoint.port} ({name})")
+        host_ip, host_port = bindings[0].get("HostIp") or "127.0.0.1", bindings[0]["HostPort"]
+        engine_host = urlsplit(self.address).hostname if self.address.startswith(("tcp:", "http")) else None
+        host = engine_host or ("127.0.0.1" if host_ip in {"0.0.0.0", "::", ""} else host_ip)
+        return f"http://{host}:{host_port}"
+
+    def _not_healthy(self, client: docker.DockerClient, environment_id: str) -> list[str]:
+        waiting = []
+        for container in list_inventory(client, environment_id).services:
+            state = ContainerState.from_inspect(client.api.inspect_container(container.id))
+            if state.status == "exited" and state.exit_code == 0:
+                continue  # a one-shot job that finished
+            if state.status != "running":
+                code = state.exit_code
+                raise RuntimeOperationError(
+                    f"service {container.service} of {environment_id} is {state.status} (exit code {code})"
+                )
+            if state.health == "unhealthy":
+                raise RuntimeOperationError(
+                    f"service {container.service} of {environment_id} is unhealthy: {state.detail}"
+                )
+            if state.health not in {None, "healthy"}:
+                waiting.append(f"{container.service} {state.health}")
+        return waiting
+
+    def _workspace_labels(self) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for directory in sorted(self.root.glob("*")) if self.root.is_dir() else []:
+            if directory.is_dir() and is_valid_id(directory.name):
+                labels: dict[str, str] = {}
+                with contextlib.suppress(OSError, ValueError):
+                    labels = json.loads((directory / LABELS_FILE).read_text())
+                found[directory.name] = labels
+        return found

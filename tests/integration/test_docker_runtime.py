@@ -1,0 +1,368 @@
+"""The docker runtime against a real Docker Engine: multi-service environments defined by compose files,
+started in dependency order, torn down and collected by label, and every engine problem rolled back."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import docker
+import pytest
+
+from stagetui.domain.ids import environment_id
+from stagetui.domain.models import Strategy
+from tests.conftest import SMALL_CONFIG
+from tests.integration.docker_engine import labelled_resources
+from tests.integration.helpers import cli, get_json
+
+pytestmark = pytest.mark.integration
+
+# A definition on the busybox image only (built in a fraction of a second): an HTTP endpoint whose health
+# document is written at start, behind a dependency with a healthcheck.
+BUSYBOX_COMPOSE = """\
+name: shop
+x-stagetui:
+  endpoint: {{service: web, port: 8080}}
+  data_volume: data
+  config_volume: config
+services:
+  cache:
+    image: stagetui-busybox:1
+    command: ["sh", "-c", "touch /tmp/ready && sleep 3600"]
+    healthcheck:
+      test: {cache_check}
+      interval: 500ms
+      timeout: 2s
+      retries: {retries}
+  web:
+    image: stagetui-busybox:1
+    command:
+      - sh
+      - -c
+      - >-
+        mkdir -p /tmp/w && ls /data > /tmp/w/files &&
+        echo '{{"customers": 1, "config": "'$(wc -c < /config/config.json)'"}}' > /tmp/w/health &&
+        exec httpd -f -p 8080 -h /tmp/w
+    environment:
+      ROLE: web
+    volumes: ["data:/data:ro", "config:/config:ro"]
+    ports: ["{port}"]
+    depends_on:
+      cache: {{condition: service_healthy}}
+volumes:
+  data: {{}}
+  config: {{}}
+"""
+HEALTHY = '["CMD", "test", "-f", "/tmp/ready"]'
+
+
+def docker_config(
+    tmp_path: Path, compose: Path | None, health_timeout: str = "60s", pull: str = "never"
+) -> Path:
+    runtime = "  docker:\n"
+    runtime += f"    compose: {compose}\n" if compose else ""
+    runtime += f"    health_timeout: {health_timeout}\n    pull: {pull}\n"
+    path = tmp_path / "stagetui.yaml"
+    path.write_text(SMALL_CONFIG.format(customers=300).replace("runtimes:\n", "runtimes:\n" + runtime))
+    return path
+
+
+def busybox_compose(
+    tmp_path: Path, cache_check: str = HEALTHY, retries: int = 20, port: str = "127.0.0.1::8080"
+) -> Path:
+    path = tmp_path / "compose.yaml"
+    path.write_text(BUSYBOX_COMPOSE.format(cache_check=cache_check, retries=retries, port=port))
+    return path
+
+
+@pytest.fixture
+def busybox_config(tmp_path: Path, state_dir: Path, sample_images: None) -> Path:
+    return docker_config(tmp_path, busybox_compose(tmp_path))
+
+
+def environment_resources(client: docker.DockerClient, environment_id: str) -> dict[str, list[str]]:
+    found = labelled_resources(client)
+    return {kind: [n for n in names if environment_id in n] for kind, names in found.items()}
+
+
+def nothing_left(client: docker.DockerClient, environment_id: str) -> bool:
+    return not any(environment_resources(client, environment_id).values())
+
+
+@pytest.fixture(autouse=True)
+def _remove_what_tests_leave(docker_client: docker.DockerClient) -> Iterator[None]:
+    """A failing test must not leave resources behind for the next ones: whatever carries an environment
+    created since the test began is removed (tests run one after another on their own engine)."""
+    began = datetime.now(UTC) - timedelta(seconds=1)
+    yield
+    for kind in ("containers", "networks", "volumes"):
+        collection = getattr(docker_client, kind)
+        for resource in collection.list(
+            **({"all": True} if kind == "containers" else {}), filters={"label": "stagetui.env"}
+        ):
+            labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels") or {}
+            created = labels.get("stagetui.created")
+            if created and datetime.fromisoformat(created) >= began:
+                resource.remove(**({"force": True} if kind != "networks" else {}))
+
+
+def env_id(branch: str) -> str:
+    return environment_id(branch, Strategy.CONTAINERIZED)
+
+
+def test_the_sample_definition_runs_three_services_and_leaves_nothing_on_teardown(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    config = docker_config(tmp_path, None)
+    up = cli(config, "up", "feature/cart", "--runtime", "docker", "--strategy", "containerized", "--json")
+    assert up.code == 0, up.stderr
+    env = up.json()
+    health = get_json(f"{env['endpoint']}/health")
+    assert health["status"] == "ok" and health["customers"] > 0
+
+    resources = environment_resources(docker_client, env["id"])
+    assert sorted(resources["containers"]) == sorted(
+        f"stagetui-{env['id']}-{s}" for s in ("app", "assets", "worker")
+    )
+    assert resources["networks"] == [f"stagetui-{env['id']}"]
+    assert sorted(resources["volumes"]) == [f"stagetui-{env['id']}-config", f"stagetui-{env['id']}-data"]
+    labels = docker_client.containers.get(f"stagetui-{env['id']}-app").labels
+    assert labels["stagetui.branch"] == "feature/cart" and labels["stagetui.strategy"] == "containerized"
+    assert labels["stagetui.expires"] and labels["stagetui.owner"]
+
+    shown = cli(config, "show", env["id"], "--json").json()
+    services = {s["name"]: s for s in shown["services"]}
+    assert set(services) == {"app", "assets", "worker"}
+    assert services["app"]["health"] == "healthy" and services["app"]["memory_bytes"] > 0
+    assert services["app"]["ports"][0].startswith("127.0.0.1:")
+    steps = {s["name"]: s for s in shown["steps"]}
+    assert (
+        "started 3 service(s)" in steps["start_services"]["detail"]
+        or steps["start_services"]["outcome"] == "ok"
+    )
+
+    # The worker reaches the service by name on the environment's own network.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(
+            "worker |" in line and '"status": "ok"' in line
+            for line in cli(config, "show", env["id"], "--json").json()["log_tail"]
+        ):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the worker never reached the service")
+
+    down = cli(config, "down", env["id"], "--json")
+    assert down.code == 0, down.stderr
+    assert nothing_left(docker_client, env["id"])
+    assert not (state_dir / "docker" / env["id"]).exists()
+
+
+def test_environments_of_one_definition_run_side_by_side(
+    busybox_config: Path, docker_client: docker.DockerClient
+) -> None:
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stagetui",
+                "--config",
+                str(busybox_config),
+                "up",
+                f"par-{n}",
+                "--runtime",
+                "docker",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    results = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in results]
+    envs = [json.loads(out) for out, _ in results]
+    endpoints = {e["endpoint"] for e in envs}
+    assert len(endpoints) == 3
+    for env in envs:
+        assert get_json(f"{env['endpoint']}/health")["customers"] == 1
+    listed = cli(busybox_config, "ls", "--json").json()
+    assert sorted(e["id"] for e in listed) == sorted(e["id"] for e in envs)
+    for env in envs:
+        assert cli(busybox_config, "down", env["id"]).code == 0
+        assert nothing_left(docker_client, env["id"])
+
+
+def test_expired_environments_are_collected_by_label(
+    busybox_config: Path, docker_client: docker.DockerClient
+) -> None:
+    up = cli(busybox_config, "up", "short", "--runtime", "docker", "--ttl", "1s", "--json")
+    assert up.code == 0, up.stderr
+    expired = up.json()["id"]
+    time.sleep(1.2)
+    gc = cli(busybox_config, "gc", "--json")
+    assert gc.code == 0, gc.stderr
+    assert [a["reason"] for a in gc.json()["actions"]] == ["expired"]
+    assert nothing_left(docker_client, expired)
+
+
+def test_resources_without_a_record_are_found_and_collected(
+    busybox_config: Path, docker_client: docker.DockerClient, state_dir: Path
+) -> None:
+    """A lost store loses history, never track of resources: the engine's labels tell what exists."""
+    up = cli(busybox_config, "up", "orphaned", "--runtime", "docker", "--json")
+    assert up.code == 0, up.stderr
+    orphan = up.json()["id"]
+    docker_client.containers.get(f"stagetui-{orphan}-web").stop(timeout=1)
+    for store_file in (state_dir / "store").rglob("*"):
+        if store_file.is_file():
+            store_file.unlink()
+    listed = cli(busybox_config, "ls", "--json").json()
+    assert [(e["id"], e["recorded"], e["branch"]) for e in listed] == [(orphan, False, "orphaned")]
+    gc = cli(busybox_config, "gc", "--json")
+    assert gc.code == 0 and gc.json()["actions"][0]["reason"] == "leftover without a live record"
+    assert nothing_left(docker_client, orphan)
+
+
+def test_a_compose_file_with_unsupported_keys_is_refused_before_anything_is_created(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    compose = busybox_compose(tmp_path)
+    text = compose.read_text().replace("    environment:\n      ROLE: web\n", "    privileged: true\n")
+    compose.write_text(text)
+    config = docker_config(tmp_path, compose)
+    line = text.splitlines().index("    privileged: true") + 1
+
+    check = cli(config, "config", "check")
+    assert check.code == 2
+    assert f"{compose}:{line}" in check.stderr and "privileged" in check.stderr
+
+    up = cli(config, "up", "bad-def", "--runtime", "docker")
+    assert up.code != 0 and f"{compose}:{line}" in up.stderr
+    assert nothing_left(docker_client, env_id("bad-def"))
+    assert not list((state_dir / "docker").glob("bad-def*"))
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unhealthy", "unhealthy"),
+        ("image", "image stagetui-missing:9 of service cache is missing"),
+        ("port", "port"),
+    ],
+)
+def test_engine_problems_fail_clearly_and_roll_back(
+    tmp_path: Path,
+    state_dir: Path,
+    docker_client: docker.DockerClient,
+    sample_images: None,
+    case: str,
+    expected: str,
+) -> None:
+    holder: socket.socket | None = None
+    if case == "unhealthy":
+        compose = busybox_compose(tmp_path, cache_check='["CMD", "false"]', retries=2)
+    elif case == "image":
+        compose = busybox_compose(tmp_path)
+        compose.write_text(
+            compose.read_text().replace(
+                'image: stagetui-busybox:1\n    command: ["sh", "-c", "touch',
+                'image: stagetui-missing:9\n    command: ["sh", "-c", "touch',
+            )
+        )
+    else:
+        holder = socket.socket()
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        compose = busybox_compose(tmp_path, port=f"127.0.0.1:{holder.getsockname()[1]}:8080")
+    config = docker_config(tmp_path, compose, health_timeout="30s")
+    try:
+        up = cli(config, "up", f"fail-{case}", "--runtime", "docker", "--json")
+    finally:
+        if holder is not None:
+            holder.close()
+    assert up.code != 0
+    assert expected in (up.stdout + up.stderr).lower()
+    assert nothing_left(docker_client, env_id(f"fail-{case}"))
+    assert not (state_dir / "docker" / env_id(f"fail-{case}")).exists()
+
+
+def test_the_warm_pool_hands_out_ready_environments_and_refills_behind_them(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    config = docker_config(tmp_path, busybox_compose(tmp_path))
+    config.write_text(
+        config.read_text().replace("    pull: never\n", "    pull: never\n    warm_pool: {size: 2}\n")
+    )
+    filled = cli(config, "pool", "fill", "--json")
+    assert filled.code == 0, filled.stderr
+    pooled = filled.json()["built"]
+    assert len(pooled) == 2 and all(p.startswith("warm-pool-") for p in pooled)
+    assert cli(config, "ls", "--json").json() == []  # waiting environments are the pool's, not anyone's
+
+    claims = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stagetui",
+                "--config",
+                str(config),
+                "up",
+                f"claim-{n}",
+                "--runtime",
+                "docker",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    outputs = [json.loads(c.communicate(timeout=120)[0]) for c in claims]
+    assert sorted(o["id"] for o in outputs) == sorted(pooled)  # one each, never the same one twice
+    for claimed in outputs:
+        assert claimed["claim_seconds"] is not None and claimed["provision_seconds"] > 0
+        assert claimed["status_detail"] == "claimed from the warm pool"
+        assert get_json(f"{claimed['endpoint']}/health")["customers"] == 1
+
+    listed = {e["id"]: e["branch"] for e in cli(config, "ls", "--json").json()}
+    assert sorted(listed.values()) == ["claim-0", "claim-1"]
+    # The engine knows the new branch too: a store-less view (a teammate's) reads the claim's labels.
+    claim_labels = docker_client.volumes.get(f"stagetui-{outputs[0]['id']}-claim").attrs["Labels"]
+    assert claim_labels["stagetui.branch"] == outputs[0]["branch"]
+    # Claim times are samples of their own, apart from the provisioning times the pool's builds recorded.
+    samples = cli(config, "export", "--format", "json").json()
+    claimed_samples = [s for s in samples if s["metric"] == "pool.claim_seconds"]
+    assert sorted(s["branch"] for s in claimed_samples) == ["claim-0", "claim-1"]
+    assert not [
+        s for s in samples if s["metric"] == "provision.total_seconds" and s["branch"].startswith("claim")
+    ]
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the refill started by the claims
+        status = cli(config, "pool", "status", "--json").json()
+        if len(status["ready"]) == 2:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(f"the pool did not refill: {status}")
+    refilled = [v["id"] for v in status["ready"]]
+    assert not set(refilled) & set(pooled)
+
+    drained = cli(config, "pool", "drain", "--json")
+    assert drained.code == 0 and sorted(drained.json()["drained"]) == sorted(refilled)
+    for claimed in outputs:
+        assert cli(config, "down", claimed["id"]).code == 0
+    for environment in pooled + refilled:
+        assert nothing_left(docker_client, environment)
