@@ -177,9 +177,10 @@ class Dockerd:
             raise DockerdUnavailable("starting dockerd needs root (or run an engine and set DOCKER_HOST)")
         if shutil.which("ip", path=SBIN_PATH) is None:
             raise DockerdUnavailable("the ip command is missing (apt-get install -y iproute2)")
-        created = ip_link("add", self.default_bridge, "type", "bridge")
-        if created.returncode != 0:
-            raise DockerdUnavailable(f"could not create a bridge for dockerd: {created.stderr.strip()}")
+        if self.default_bridge not in bridges():  # a restart of the same daemon keeps its bridge
+            created = ip_link("add", self.default_bridge, "type", "bridge")
+            if created.returncode != 0:
+                raise DockerdUnavailable(f"could not create a bridge for dockerd: {created.stderr.strip()}")
         self.own_bridges.add(self.default_bridge)
         command = [
             binary,
@@ -199,9 +200,13 @@ class Dockerd:
         with self.log_file.open("wb") as log_output:
             # Its own session: a Ctrl-C at the terminal must not stop it before its containers are removed.
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log_output, stderr=subprocess.STDOUT, env=env,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_output,
+                stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         while not engine_answers(self.docker_host):
             if self.process.poll() is not None:
@@ -250,7 +255,7 @@ class Dockerd:
             except (OSError, http.client.HTTPException) as error:
                 log(f"could not remove container {container['Id'][:12]}: {error}")
 
-    def _stop_daemon(self) -> None:
+    def stop_daemon(self) -> None:
         pid = self._pid()
         if pid is None:
             return
@@ -315,7 +320,7 @@ class Dockerd:
         if self.process is not None and self.process.poll() is None:
             self._remember_bridges()
             self._remove_containers()
-        for step in (self._stop_daemon, self._delete_bridges, self._unmount_and_remove):
+        for step in (self.stop_daemon, self._delete_bridges, self._unmount_and_remove):
             try:
                 step()
             except Exception as error:  # keep cleaning up: a later step may still succeed

@@ -41,6 +41,9 @@ class Workspace:
     """Where a strategy puts an environment's data and rendered config before its services start."""
 
     root: Path
+    services_data_dir: Path | None = None
+    """Where the environment's services see `data_dir` when that is another path (inside a container);
+    None: the same path."""
 
     @property
     def data_dir(self) -> Path:

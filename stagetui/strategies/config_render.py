@@ -33,7 +33,16 @@ def runtime_overrides(environment_id: str, workspace: Workspace, data: DataLocat
         descriptor = os.open(workspace.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             out.write(line + "\n")
-    return {"env": {"DATABASE_URL": database_url(data)}}
+    return {"env": {"DATABASE_URL": services_database_url(workspace, data)}}
+
+
+def services_database_url(workspace: Workspace, data: DataLocation) -> str:
+    """The database URL as the environment's services reach it: a SQLite file in a container is at the
+    path its data volume is mounted on, not at the workspace's path on this machine."""
+    if data.engine == "sqlite" and data.path is not None and workspace.services_data_dir is not None:
+        inside = workspace.services_data_dir / data.path.relative_to(workspace.data_dir)
+        return database_url(DataLocation.sqlite(inside))
+    return database_url(data)
 
 
 def merge(base: Mapping[str, object], overrides: Mapping[str, object]) -> Tree:

@@ -8,7 +8,6 @@ import hashlib
 from datetime import timedelta
 
 from stagetui.config.model import StagetuiConfig
-from stagetui.data.urls import database_url
 from stagetui.domain.models import Strategy
 from stagetui.domain.plans import Plan, Step, StepResult
 from stagetui.domain.subset import SubsetReport
@@ -16,7 +15,13 @@ from stagetui.sample.generator import GenerationReport, SampleSpec, generate_pro
 from stagetui.sources.files import write_json_tree
 from stagetui.strategies import steps
 from stagetui.strategies.base import ProvisioningStrategy
-from stagetui.strategies.config_render import merge, packaged_template, render_template, runtime_overrides
+from stagetui.strategies.config_render import (
+    merge,
+    packaged_template,
+    render_template,
+    runtime_overrides,
+    services_database_url,
+)
 from stagetui.strategies.provision import ProvisionContext
 
 
@@ -80,7 +85,7 @@ async def render_config(ctx: ProvisionContext) -> StepResult:
     template = ctx.settings.strategies.containerized.config_template or packaged_template()
 
     def render() -> None:
-        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": database_url(ctx.env_data)}
+        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": services_database_url(ctx.ws, ctx.env_data)}
         tree = merge(
             render_template(template, variables), runtime_overrides(ctx.env.id, ctx.ws, ctx.env_data)
         )

@@ -4,9 +4,12 @@ started in dependency order, torn down and collected by label, and every engine 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,9 +20,11 @@ import pytest
 
 from stagetui.domain.ids import environment_id
 from stagetui.domain.models import Strategy
+from stagetui.runtimes.docker.images import BUSYBOX_IMAGE, ensure_sample_image
 from tests.conftest import SMALL_CONFIG
 from tests.integration.docker_engine import labelled_resources
 from tests.integration.helpers import cli, get_json
+from tests.with_dockerd import Dockerd, DockerdUnavailable, bridges, processes_mentioning
 
 pytestmark = pytest.mark.integration
 
@@ -366,3 +371,86 @@ def test_the_warm_pool_hands_out_ready_environments_and_refills_behind_them(
         assert cli(config, "down", claimed["id"]).code == 0
     for environment in pooled + refilled:
         assert nothing_left(docker_client, environment)
+
+
+@pytest.fixture
+def private_engine(docker_client: docker.DockerClient) -> Iterator[Dockerd]:
+    """An engine of this test's own, to stop in the middle of a provisioning run (the shared one must
+    keep running). Its resources and bridges are removed afterwards, whatever happens."""
+    directory = Path(tempfile.mkdtemp(prefix="stg-", dir="/tmp"))  # short: unix socket paths are limited
+    engine = Dockerd(directory, bridges())
+    try:
+        engine.start()
+    except DockerdUnavailable as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        pytest.skip(f"cannot start a second dockerd here: {error}")
+    try:
+        yield engine
+    finally:
+        engine.teardown()
+
+
+def test_an_engine_stopped_mid_provision_fails_clearly_and_gc_removes_the_rest_when_it_is_back(
+    tmp_path: Path, state_dir: Path, private_engine: Dockerd
+) -> None:
+    client = docker.DockerClient(base_url=private_engine.docker_host)
+    ensure_sample_image(client, BUSYBOX_IMAGE)
+    compose = busybox_compose(tmp_path, cache_check='["CMD", "false"]', retries=1000)
+    config = docker_config(tmp_path, compose, health_timeout="120s")
+    engine_env = {**os.environ, "DOCKER_HOST": private_engine.docker_host}
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stagetui",
+            "--config",
+            str(config),
+            "up",
+            "engine-stops",
+            "--runtime",
+            "docker",
+        ],
+        env=engine_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stuck = f"stagetui-{env_id('engine-stops')}-cache"
+    deadline = time.monotonic() + 60
+    while not client.containers.list(filters={"name": stuck}):
+        assert run.poll() is None and time.monotonic() < deadline, "the run never started its first service"
+        time.sleep(0.1)
+    private_engine.stop_daemon()
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert "Docker engine does not answer" in stderr
+    assert not processes_mentioning(private_engine.directory)  # nothing of the environment runs any more
+
+    private_engine.start()  # the engine is back, with what it held when it stopped
+    leftovers = labelled_resources(client)
+    assert any(env_id("engine-stops") in name for name in leftovers["containers"])
+    listed = cli(config, "ls", "--json", extra_env={"DOCKER_HOST": private_engine.docker_host}).json()
+    assert [(e["id"], e["status"]) for e in listed] == [(env_id("engine-stops"), "interrupted")]
+    gc = cli(config, "gc", "--json", extra_env={"DOCKER_HOST": private_engine.docker_host})
+    assert gc.code == 0, gc.stdout + gc.stderr
+    assert not any(labelled_resources(client).values())
+
+
+def test_drift_reads_the_environment_the_containers_run_with(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    config = docker_config(tmp_path, busybox_compose(tmp_path))
+    # drift is the config's last section: this line joins it.
+    sources = "  environment_sources: [{type: rendered}, {type: live_variables}]\n"
+    config.write_text(config.read_text() + sources)
+    up = cli(config, "up", "drifting", "--runtime", "docker", "--json")
+    assert up.code == 0, up.stderr
+    environment = up.json()["id"]
+    # The config's variables reach the container's environment, next to what the compose file sets; the
+    # image's own (PATH) and the runtime's plumbing are left out.
+    inspected = docker_client.containers.get(f"stagetui-{environment}-web").attrs["Config"]["Env"]
+    assert "ROLE=web" in inspected and "DATABASE_URL=sqlite:////data/app.db" in inspected
+    checked = cli(config, "drift", "check", environment, "--json")
+    assert checked.code in (0, 1), checked.stderr
+    assert '"env.ROLE"' in checked.stdout
+    assert '"env.PATH"' not in checked.stdout and '"env.STAGETUI_ENV_ID"' not in checked.stdout

@@ -102,7 +102,17 @@ class DockerRuntime(Runtime):
     def workspace(self, environment_id: str) -> Workspace:
         if not is_valid_id(environment_id):
             raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
-        return Workspace(self.root / environment_id)
+        return Workspace(self.root / environment_id, self._services_data_dir())
+
+    def _services_data_dir(self) -> Path | None:
+        """Where the config service mounts the data volume (its database path inside the container)."""
+        try:
+            project = self.project()
+        except RuntimeOperationError:
+            return None
+        volume = project.stagetui.data_volume
+        mounts = project.services[project.config_service].volumes
+        return next((Path(m.target) for m in mounts if m.kind == "volume" and m.source == volume), None)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
