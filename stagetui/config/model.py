@@ -255,6 +255,10 @@ class DockerRuntimeConfig(_Section):
     """Grace period of a container on teardown before it is killed (a service's stop_grace_period wins)."""
     api_timeout: PositiveDuration = timedelta(seconds=30)
     """Timeout of one call to the engine's API."""
+    share_data: bool = True
+    """Environments whose data is the same golden snapshot mount one read-only seed volume, filled once,
+    instead of a copy each (the compose file's other volumes stay per environment). gc removes seed
+    volumes no container uses."""
     warm_pool: WarmPoolConfig = WarmPoolConfig()
     """Pre-warmed environments: `up` claims one in well under a second and the pool refills behind it."""
 

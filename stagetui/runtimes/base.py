@@ -59,6 +59,12 @@ class Workspace:
         return self.root / "pgpass"
 
     @property
+    def data_identity_file(self) -> Path:
+        """Names the data when it is a copy of something shared (a golden snapshot): environments with the
+        same identity have the same bytes, so a runtime may share one read-only copy among them."""
+        return self.root / "data-identity"
+
+    @property
     def config_dir(self) -> Path:
         return self.root / "config"
 
@@ -149,6 +155,11 @@ class Runtime(ABC):
     @abstractmethod
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         """The last lines its services logged."""
+
+    def collect_shared(self, dry_run: bool = False) -> list[str]:
+        """Remove resources environments shared that none uses any more (gc); returns what was (or, with
+        dry_run, would be) removed."""
+        return []
 
     def service_status(self, environment_id: str) -> list[ServiceStatus]:
         """Status, health and resource use of each of its services; [] when the runtime cannot tell."""

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from stagetui.data.engine import DataLocation
 from stagetui.domain.models import Environment, EnvironmentStatus, StepOutcome, StepPhase, StepRecord
-from stagetui.runtimes.base import Runtime
+from stagetui.runtimes.base import Runtime, RuntimeOperationError
 from stagetui.service import databases
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import ConflictError, OperationFailedError
@@ -143,6 +143,22 @@ async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[G
                     actions.append(GcAction("golden-copies", "abandoned golden builds", leftovers))
     if core.engine.name == "postgres":
         actions += await asyncio.to_thread(_server_leftovers, core, dry_run)
+    actions += await asyncio.to_thread(_shared_leftovers, core, dry_run)
+    return actions
+
+
+def _shared_leftovers(core: ServiceCore, dry_run: bool) -> list[GcAction]:
+    """What environments shared on a runtime (seed volumes) that none uses any more."""
+    actions = []
+    for name, runtime in core.runtimes.items():
+        try:
+            removed = runtime.collect_shared(dry_run)
+        except RuntimeOperationError as error:
+            if any(v.environment.runtime == name for v in reconcile(core)):
+                actions.append(GcAction(f"{name}-shared", "shared resources", error=str(error)))
+            continue
+        if removed:
+            actions.append(GcAction(f"{name}-shared", "shared data no environment uses", removed))
     return actions
 
 

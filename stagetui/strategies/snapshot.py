@@ -51,6 +51,8 @@ async def restore_data(ctx: ProvisionContext) -> StepResult:
                 raise RuntimeError("no golden snapshot to restore from")
             method = ctx.engine.clone(snapshot.location(server), target)
             tree = json.loads(snapshot.config_file.read_text(encoding="utf-8"))
+            if target.engine == "sqlite":
+                ctx.ws.data_identity_file.write_text(f"golden snapshot {snapshot.id}\n", encoding="utf-8")
         steps.set_as_of(ctx, snapshot.taken_at, snapshot.newest_change)
         ctx.data_source = f"golden snapshot {snapshot.id}"
         patterns = ctx.settings.drift.secret_patterns

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,15 +107,15 @@ def _remove_what_tests_leave(docker_client: docker.DockerClient) -> Iterator[Non
     created since the test began is removed (tests run one after another on their own engine)."""
     began = datetime.now(UTC) - timedelta(seconds=1)
     yield
-    for kind in ("containers", "networks", "volumes"):
-        collection = getattr(docker_client, kind)
-        for resource in collection.list(
-            **({"all": True} if kind == "containers" else {}), filters={"label": "stagetui.env"}
-        ):
-            labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels") or {}
-            created = labels.get("stagetui.created")
-            if created and datetime.fromisoformat(created) >= began:
-                resource.remove(**({"force": True} if kind != "networks" else {}))
+    for label in ("stagetui.env", "stagetui.seed"):
+        for kind in ("containers", "networks", "volumes"):
+            collection = getattr(docker_client, kind)
+            listing = {"all": True} if kind == "containers" else {}
+            for resource in collection.list(**listing, filters={"label": label}):
+                labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels") or {}
+                created = labels.get("stagetui.created")
+                if created and datetime.fromisoformat(created) >= began:
+                    resource.remove(**({"force": True} if kind != "networks" else {}))
 
 
 def env_id(branch: str) -> str:
@@ -454,3 +455,36 @@ def test_drift_reads_the_environment_the_containers_run_with(
     assert checked.code in (0, 1), checked.stderr
     assert '"env.ROLE"' in checked.stdout
     assert '"env.PATH"' not in checked.stdout and '"env.STAGETUI_ENV_ID"' not in checked.stdout
+
+
+def test_environments_of_one_snapshot_share_a_read_only_seed_volume(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    """The data is filled into the engine once per golden snapshot; each environment keeps its own
+    config volume, and the shared volume outlives them until gc finds it unused."""
+    config = docker_config(tmp_path, busybox_compose(tmp_path))
+    ids = []
+    for branch in ("shared-a", "shared-b"):
+        up = cli(config, "up", branch, "--runtime", "docker", "--strategy", "snapshot", "--json")
+        assert up.code == 0, up.stderr
+        ids.append(up.json()["id"])
+        with urllib.request.urlopen(f"{up.json()['endpoint']}/files", timeout=10) as listing:
+            assert listing.read().decode().split() == ["app.db"]  # what the web service found in /data
+    mounts = [
+        {m["Destination"]: m for m in docker_client.containers.get(f"stagetui-{i}-web").attrs["Mounts"]}
+        for i in ids
+    ]
+    assert mounts[0]["/data"]["Name"] == mounts[1]["/data"]["Name"]
+    assert mounts[0]["/data"]["Name"].startswith("stagetui-seed-") and not mounts[0]["/data"]["RW"]
+    assert mounts[0]["/config"]["Name"] != mounts[1]["/config"]["Name"]
+    seed = mounts[0]["/data"]["Name"]
+    assert [v.name for v in docker_client.volumes.list(filters={"label": "stagetui.seed"})] == [seed]
+
+    for environment in ids:
+        assert cli(config, "down", environment).code == 0
+        assert nothing_left(docker_client, environment)
+    assert docker_client.volumes.get(seed)  # shared: not one environment's to remove
+    gc = cli(config, "gc", "--json")
+    assert gc.code == 0, gc.stderr
+    assert [(a["id"], a["removed"]) for a in gc.json()["actions"]] == [("docker-shared", [f"volume {seed}"])]
+    assert not docker_client.volumes.list(filters={"label": "stagetui.seed"})

@@ -59,29 +59,35 @@ def container_request(
     labels: Mapping[str, str],
     extra_environment: Mapping[str, str],
     stop_timeout: float,
+    shared_volumes: Mapping[str, str] | None = None,
 ) -> ContainerRequest:
     """The container of `spec` in environment `environment_id`: its names, labels, mounts and networks
-    are the environment's own, so any number of environments of one definition run side by side."""
+    are the environment's own, so any number of environments of one definition run side by side. Volumes
+    in `shared_volumes` (file's name -> engine's name) are shared among environments and mounted read-only."""
+    shared = shared_volumes or {}
     if spec.image is None:
         raise ValueError(f"service {spec.name} has no image")
     ports: dict[str, tuple[str, int] | tuple[str]] = {}
     for port in spec.ports:
         key = f"{port.container_port}/{port.protocol}"
         ports[key] = (port.host_ip,) if port.host_port is None else (port.host_ip, port.host_port)
-    mounts = [
-        Mount(
-            target=mount.target,
-            source=(
-                naming.volume_name(environment_id, mount.source)
-                if mount.kind == "volume" and mount.source is not None
-                else mount.source
-            ),
-            type=mount.kind,
-            read_only=mount.read_only,
-            labels=dict(labels) if mount.kind == "volume" else None,
+    mounts = []
+    for mount in spec.volumes:
+        source, read_only = mount.source, mount.read_only
+        if mount.kind == "volume" and mount.source is not None:
+            if mount.source in shared:
+                source, read_only = shared[mount.source], True
+            else:
+                source = naming.volume_name(environment_id, mount.source)
+        mounts.append(
+            Mount(
+                target=mount.target,
+                source=source,
+                type=mount.kind,
+                read_only=read_only,
+                labels=dict(labels) if mount.kind == "volume" else None,
+            )
         )
-        for mount in spec.volumes
-    ]
     networks = [naming.network_name(environment_id, n) for n in spec.networks] or [
         naming.network_name(environment_id)
     ]

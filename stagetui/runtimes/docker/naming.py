@@ -7,6 +7,8 @@ discovery search by.
 
 from __future__ import annotations
 
+import hashlib
+
 from stagetui.runtimes.base import LABEL_PREFIX
 
 ENV_LABEL = f"{LABEL_PREFIX}env"
@@ -26,6 +28,14 @@ def network_name(environment_id: str, network: str | None = None) -> str:
 
 def volume_name(environment_id: str, volume: str) -> str:
     return f"stagetui-{environment_id}-{volume}"
+
+
+SEED_LABEL = f"{LABEL_PREFIX}seed"
+"""On a shared seed volume: the identity of the data in it (it belongs to no environment)."""
+
+
+def seed_volume_name(identity: str) -> str:
+    return f"stagetui-seed-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
 def environment_filter(environment_id: str | None = None) -> dict[str, str]:

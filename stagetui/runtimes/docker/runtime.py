@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,9 +46,10 @@ from stagetui.runtimes.docker.inventory import ContainerEntry, Inventory, list_i
 from stagetui.runtimes.docker.logs import follow_container_logs, merged_tail
 from stagetui.runtimes.docker.startup import ContainerState, start_in_order
 from stagetui.runtimes.docker.status import service_statuses
-from stagetui.runtimes.docker.volumes import fill_volume
+from stagetui.runtimes.docker.volumes import fill_volume, is_complete
 from stagetui.runtimes.health import probe_health
 from stagetui.store.atomic import atomic_write_text
+from stagetui.store.lock import StateLock
 
 LABELS_FILE = "labels.json"
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
@@ -148,7 +150,7 @@ class DockerRuntime(Runtime):
             ensure_images(client, project, self.settings.pull, lambda f, m: report(0.3 * f, m))
         with engine_errors(f"networks and volumes of {env.id}"):
             self._create_networks(client, env.id, project, labels)
-            self._create_volumes(client, env.id, project, labels, workspace)
+            shared = self._create_volumes(client, env.id, project, labels, workspace)
         report(0.35, "networks and volumes ready")
         extra = {**config_variables(workspace.config_file), "STAGETUI_ENV_ID": env.id}
         stop_timeout = self.settings.stop_timeout.total_seconds()
@@ -161,6 +163,7 @@ class DockerRuntime(Runtime):
                 labels,
                 extra if service == project.config_service else {},
                 stop_timeout,
+                shared,
             )
             with engine_errors(f"service {service} of {env.id}"):
                 container_id = create_container(client, request)
@@ -332,21 +335,67 @@ class DockerRuntime(Runtime):
         project: ComposeProject,
         labels: dict[str, str],
         workspace: Workspace,
-    ) -> None:
-        tagged = {**labels, naming.ROLE_LABEL: "volume"}
-        for volume in project.volumes:
-            client.api.create_volume(naming.volume_name(environment_id, volume), labels=tagged)
+    ) -> dict[str, str]:
+        """The environment's volumes, filled; returns the shared ones it mounts instead (file's name ->
+        engine's name)."""
         loader_image = next(s.image for s in project.services.values() if s.image)
         assert loader_image is not None
-        fills = (
-            (project.stagetui.data_volume, workspace.data_dir),
-            (project.stagetui.config_volume, workspace.config_dir),
-        )
+        shared: dict[str, str] = {}
+        data_volume = project.stagetui.data_volume
+        identity = self._data_identity(workspace)
+        if data_volume is not None and identity is not None:
+            shared[data_volume] = self._seed_volume(client, identity, workspace.data_dir, loader_image)
+        tagged = {**labels, naming.ROLE_LABEL: "volume"}
+        for volume in project.volumes:
+            if volume not in shared:
+                client.api.create_volume(naming.volume_name(environment_id, volume), labels=tagged)
+        fills = ((data_volume, workspace.data_dir), (project.stagetui.config_volume, workspace.config_dir))
         for filled, directory in fills:
-            if filled is not None:
+            if filled is not None and filled not in shared:
                 fill_volume(
                     client, naming.volume_name(environment_id, filled), directory, loader_image, labels
                 )
+        return shared
+
+    def _data_identity(self, workspace: Workspace) -> str | None:
+        if not self.settings.share_data:
+            return None
+        try:
+            return workspace.data_identity_file.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def _seed_volume(self, client: docker.DockerClient, identity: str, directory: Path, image: str) -> str:
+        """The shared read-only volume holding data of `identity`, filled by the first environment that
+        needs it. A lock keeps two environments starting at once from filling it twice."""
+        name = naming.seed_volume_name(identity)
+        labels = {
+            naming.SEED_LABEL: identity,
+            naming.ROLE_LABEL: "seed",
+            f"{naming.LABEL_PREFIX}created": datetime.now(UTC).isoformat(),
+        }
+        with StateLock(self.root / ".locks" / f"{name}.lock", timeout=600).hold():
+            present = client.api.volumes(filters={"name": name}).get("Volumes") or []
+            if any(v["Name"] == name for v in present):
+                if is_complete(client, name, image, labels):
+                    return name
+                # Cut short by a crash while filling: nothing can be using it, fill it anew.
+                client.api.remove_volume(name, force=True)
+            client.api.create_volume(name, labels=labels)
+            fill_volume(client, name, directory, image, labels, mark_complete=True)
+        return name
+
+    def collect_shared(self, dry_run: bool = False) -> list[str]:
+        """Seed volumes no container mounts any more (their snapshot was replaced, or every environment
+        using them is gone)."""
+        client = self.client()
+        with engine_errors(f"listing seed volumes on {self.address}"):
+            unused = client.api.volumes(filters={"label": naming.SEED_LABEL, "dangling": True}).get("Volumes")
+            names = sorted(v["Name"] for v in unused or [])
+            for name in names if not dry_run else []:
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.api.remove_volume(name)
+        return [f"volume {name}" for name in names]
 
     def _endpoint(self, client: docker.DockerClient, environment_id: str, project: ComposeProject) -> str:
         endpoint = project.stagetui.endpoint

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
+import docker.errors
 from docker.types import Mount
 
 from stagetui.runtimes.docker import naming
 
 _LOADER_TARGET = "/stagetui-fill"
+COMPLETE_MARKER = ".stagetui-complete"
+"""Written last into a shared volume: a volume without it was cut short while being filled."""
 
 
 def directory_tar(directory: Path) -> bytes:
@@ -28,12 +32,17 @@ def directory_tar(directory: Path) -> bytes:
     return buffer.getvalue()
 
 
-def fill_volume(
-    client: docker.DockerClient, volume: str, directory: Path, image: str, labels: Mapping[str, str]
-) -> int:
-    """Copy the contents of `directory` into `volume` and return how many bytes went in. `image` can be
-    any image present (the loader container is never started)."""
-    payload = directory_tar(directory)
+def _marker_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.addfile(tarfile.TarInfo(COMPLETE_MARKER), io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+@contextmanager
+def _loader(client: docker.DockerClient, volume: str, image: str, labels: Mapping[str, str]) -> Iterator[str]:
+    """A container that mounts `volume` and is never started: the engine reads and writes the volume
+    through it, so `image` can be any image present (no shell or tool needed)."""
     api = client.api
     loader = api.create_container(
         image,
@@ -45,7 +54,34 @@ def fill_volume(
         network_disabled=True,
     )
     try:
-        api.put_archive(loader["Id"], _LOADER_TARGET, payload)
+        yield str(loader["Id"])
     finally:
         api.remove_container(loader["Id"], force=True)
+
+
+def fill_volume(
+    client: docker.DockerClient,
+    volume: str,
+    directory: Path,
+    image: str,
+    labels: Mapping[str, str],
+    mark_complete: bool = False,
+) -> int:
+    """Copy the contents of `directory` into `volume` and return how many bytes went in; with
+    mark_complete, the completion marker goes in last."""
+    payload = directory_tar(directory)
+    with _loader(client, volume, image, labels) as loader:
+        client.api.put_archive(loader, _LOADER_TARGET, payload)
+        if mark_complete:
+            client.api.put_archive(loader, _LOADER_TARGET, _marker_tar())
     return len(payload)
+
+
+def is_complete(client: docker.DockerClient, volume: str, image: str, labels: Mapping[str, str]) -> bool:
+    """Whether a volume filled with mark_complete was filled to the end."""
+    with _loader(client, volume, image, labels) as loader:
+        try:
+            client.api.get_archive(loader, f"{_LOADER_TARGET}/{COMPLETE_MARKER}")
+        except docker.errors.NotFound:
+            return False
+    return True
