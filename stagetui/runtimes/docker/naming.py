@@ -30,6 +30,7 @@ def volume_name(environment_id: str, volume: str) -> str:
     return f"stagetui-{environment_id}-{volume}"
 
 
+CREATED_LABEL = f"{LABEL_PREFIX}created"
 SEED_LABEL = f"{LABEL_PREFIX}seed"
 """On a shared seed volume: the identity of the data in it (it belongs to no environment)."""
 

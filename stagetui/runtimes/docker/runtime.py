@@ -372,7 +372,7 @@ class DockerRuntime(Runtime):
         labels = {
             naming.SEED_LABEL: identity,
             naming.ROLE_LABEL: "seed",
-            f"{naming.LABEL_PREFIX}created": datetime.now(UTC).isoformat(),
+            naming.CREATED_LABEL: datetime.now(UTC).isoformat(),
         }
         with StateLock(self.root / ".locks" / f"{name}.lock", timeout=600).hold():
             present = client.api.volumes(filters={"name": name}).get("Volumes") or []
