@@ -369,7 +369,8 @@ class CostConfig(_Section):
     """ISO currency code the prices are in."""
     hourly: dict[str, dict[Strategy, float]] = Field(
         default_factory=lambda: {
-            "local": {Strategy.FULL_CLONE: 0.60, Strategy.SNAPSHOT: 0.25, Strategy.CONTAINERIZED: 0.04}
+            "local": {Strategy.FULL_CLONE: 0.60, Strategy.SNAPSHOT: 0.25, Strategy.CONTAINERIZED: 0.04},
+            "docker": {Strategy.FULL_CLONE: 0.45, Strategy.SNAPSHOT: 0.18, Strategy.CONTAINERIZED: 0.03},
         }
     )
     """Compute price per environment-hour, by runtime and then strategy."""

@@ -156,6 +156,10 @@ class Runtime(ABC):
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         """The last lines its services logged."""
 
+    def start_summary(self, workspace: Workspace) -> str:
+        """How the last start went, per service (when each was started); "" when there is nothing to say."""
+        return ""
+
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Remove resources environments shared that none uses any more (gc); returns what was (or, with
         dry_run, would be) removed."""

@@ -52,6 +52,8 @@ from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
 
 LABELS_FILE = "labels.json"
+START_FILE = "start.json"
+"""Seconds from the start of the environment until each service was started, for the step's detail."""
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
 """Variables the runtime sets in the config service for itself (left out of live drift)."""
 
@@ -181,7 +183,7 @@ class DockerRuntime(Runtime):
             max(1.0, deadline - time.monotonic()),
             lambda f, m: report(0.35 + 0.65 * f, m),
         )
-        atomic_write_text(workspace.logs_dir / "start.json", json.dumps(started.seconds, indent=2))
+        atomic_write_text(workspace.logs_dir / START_FILE, json.dumps(started.seconds, indent=2))
         return self._endpoint(client, env.id, project)
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
@@ -384,6 +386,14 @@ class DockerRuntime(Runtime):
             client.api.create_volume(name, labels=labels)
             fill_volume(client, name, directory, image, labels, mark_complete=True)
         return name
+
+    def start_summary(self, workspace: Workspace) -> str:
+        try:
+            seconds = json.loads((workspace.logs_dir / START_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        ordered = sorted(seconds.items(), key=lambda item: item[1])
+        return "started " + ", ".join(f"{service} at {at:.1f}s" for service, at in ordered)
 
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Seed volumes no container mounts any more (their snapshot was replaced, or every environment

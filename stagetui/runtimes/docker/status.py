@@ -63,6 +63,9 @@ def _status(client: docker.DockerClient, container: ContainerEntry) -> ServiceSt
             stats = api.stats(container.id, stream=False)
             cpu = cpu_percent(stats)
             memory, limit = memory_bytes(stats)
+            # Without a limit of its own the engine reports the host's memory: not worth showing as one.
+            if not (inspected.get("HostConfig") or {}).get("Memory"):
+                limit = None
         except docker.errors.APIError:
             pass
     return ServiceStatus(
