@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from stagetui.compose.sample import packaged_compose
 from stagetui.domain.models import Environment, EnvironmentStatus, MetricSample, Strategy
+from stagetui.runtimes.base import RuntimeOperationError
 from stagetui.service import provisioning
 from stagetui.service.core import ServiceCore
-from stagetui.service.errors import ConflictError
+from stagetui.service.errors import ConflictError, OperationFailedError
 from stagetui.service.events import EnvironmentChanged
 from stagetui.service.queries import BUSY, EnvironmentView, reconcile
 from stagetui.service.samples import record_samples
@@ -112,7 +113,10 @@ def claim(core: ServiceCore, request: provisioning.UpRequest) -> Environment | N
         env.labels = {**env.labels, CLAIMED_LABEL: now.isoformat()}
         env.status_detail, env.updated_at = "claimed from the warm pool", now
         # On the runtime first: if that fails, the environment stays in the pool, unclaimed.
-        core.runtime(env.runtime).relabel(env)
+        try:
+            core.runtime(env.runtime).relabel(env)
+        except RuntimeOperationError as error:
+            raise OperationFailedError(f"claiming {env.id} from the warm pool failed: {error}") from None
         env.claim_seconds = time.monotonic() - started
         core.store.save_environment(env)
     sample = MetricSample(

@@ -488,3 +488,20 @@ def test_environments_of_one_snapshot_share_a_read_only_seed_volume(
     assert gc.code == 0, gc.stderr
     assert [(a["id"], a["removed"]) for a in gc.json()["actions"]] == [("docker-shared", [f"volume {seed}"])]
     assert not docker_client.volumes.list(filters={"label": "stagetui.seed"})
+
+
+def test_an_unreachable_engine_is_named_and_nothing_is_left(tmp_path: Path, state_dir: Path) -> None:
+    """No engine behind DOCKER_HOST: `up` fails at its first docker step saying so; local environments and
+    the commands that list them are not held up by it."""
+    config = docker_config(tmp_path, busybox_compose(tmp_path))
+    nowhere = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    up = cli(config, "up", "no-engine", "--runtime", "docker", "--json", extra_env=nowhere)
+    assert up.code == 1
+    detail = up.json()["status_detail"]
+    assert detail.startswith("provision_runtime: ") and "the Docker engine does not answer" in detail
+    assert not (state_dir / "docker" / env_id("no-engine")).exists()
+    listed = cli(config, "ls", "--json", extra_env=nowhere)
+    assert listed.code == 0 and listed.json() == []
+    local = cli(config, "up", "still-local", "--json", extra_env=nowhere)
+    assert local.code == 0, local.stderr
+    assert cli(config, "down", local.json()["id"], extra_env=nowhere).code == 0

@@ -51,7 +51,9 @@ def engine_errors(doing: str) -> Iterator[None]:
         ) from None
     except docker.errors.DockerException as error:
         # Raised by the SDK before any request, e.g. when DOCKER_HOST points at a missing socket.
-        raise EngineUnavailableError(f"{doing}: {_first_line(error)}") from None
+        raise EngineUnavailableError(
+            f"{doing}: the Docker engine does not answer ({_first_line(error)})"
+        ) from None
 
 
 def _explanation(error: docker.errors.APIError) -> str:

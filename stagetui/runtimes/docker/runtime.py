@@ -224,9 +224,15 @@ class DockerRuntime(Runtime):
     def destroy(self, environment_id: str) -> list[str]:
         workspace = self.workspace(environment_id)
         removed: list[str] = []
-        # An unreachable engine fails the teardown and the record stays, so gc retries later: the
-        # containers may still be there.
-        client = self.client()
+        try:
+            client = self.client()
+        except EngineUnavailableError:
+            # The workspace is made before anything on the engine: without it, this installation created
+            # nothing there. With it, the containers may still be there: the teardown fails, the record
+            # stays, and gc retries once the engine answers.
+            if not workspace.root.exists():
+                return []
+            raise
 
         def remove(container: ContainerEntry) -> None:
             # A stop first gives the service its grace period (its stop_timeout, short by default); the
