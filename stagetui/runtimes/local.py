@@ -3,7 +3,6 @@ running as its own process group on a free loopback port. The embedded default: 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -25,9 +24,9 @@ from stagetui.runtimes.base import (
 )
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.processes import ProcessHandle, is_alive, spawn_group, stop_group
+from stagetui.runtimes.workspaces import create_workspace_directory, workspace_labels, write_labels
 from stagetui.store.atomic import atomic_write_text
 
-LABELS_FILE = "labels.json"
 PROCESS_FILE = "service.json"
 PORT_FILE = "service.port"
 SERVICE_LOG = "service.log"
@@ -51,18 +50,7 @@ class LocalRuntime(Runtime):
         return Workspace(self.root / environment_id)
 
     def create_workspace(self, env: Environment) -> Workspace:
-        workspace = self.workspace(env.id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            workspace.root.mkdir(mode=0o700)
-        except FileExistsError:
-            raise RuntimeOperationError(
-                f"{workspace.root} exists already: environment {env.id} is live"
-            ) from None
-        for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
-            directory.mkdir()
-        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
-        return workspace
+        return create_workspace_directory(self.workspace(env.id), env)
 
     def start_services(
         self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
@@ -112,8 +100,7 @@ class LocalRuntime(Runtime):
         return probe_health(env.id, f"{endpoint}/health", timeout, lambda: self.is_running(env.id))
 
     def relabel(self, env: Environment) -> None:
-        workspace = self.workspace(env.id)
-        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
+        write_labels(self.workspace(env.id), environment_labels(env))
 
     def is_running(self, environment_id: str) -> bool:
         handle = self._process(self.workspace(environment_id))
@@ -132,18 +119,14 @@ class LocalRuntime(Runtime):
 
     def discover(self) -> list[DiscoveredEnvironment]:
         found = []
-        for directory in sorted(self.root.glob("*")) if self.root.is_dir() else []:
-            if not directory.is_dir() or not is_valid_id(directory.name):
-                continue
-            labels: dict[str, str] = {}
-            with contextlib.suppress(OSError, ValueError):
-                labels = json.loads((directory / LABELS_FILE).read_text())
+        for environment_id, labels in workspace_labels(self.root).items():
+            directory = self.root / environment_id
             handle = self._process(Workspace(directory))
             running = handle is not None and is_alive(handle)
             resources = [f"directory {directory}"] + (
                 [f"process group {handle.pid}"] if running and handle else []
             )
-            found.append(DiscoveredEnvironment(directory.name, labels, running, tuple(resources)))
+            found.append(DiscoveredEnvironment(environment_id, labels, running, tuple(resources)))
         return found
 
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:

@@ -92,6 +92,12 @@ def busybox_config(tmp_path: Path, state_dir: Path, sample_images: None) -> Path
     return docker_config(tmp_path, busybox_compose(tmp_path))
 
 
+def start_cli(config: Path, *args: str) -> subprocess.Popen[str]:
+    """The CLI in the background, for runs that must overlap."""
+    command = [sys.executable, "-m", "stagetui", "--config", str(config), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def environment_resources(client: docker.DockerClient, environment_id: str) -> dict[str, list[str]]:
     found = labelled_resources(client)
     return {kind: [n for n in names if environment_id in n] for kind, names in found.items()}
@@ -174,26 +180,7 @@ def test_the_sample_definition_runs_three_services_and_leaves_nothing_on_teardow
 def test_environments_of_one_definition_run_side_by_side(
     busybox_config: Path, docker_client: docker.DockerClient
 ) -> None:
-    runs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stagetui",
-                "--config",
-                str(busybox_config),
-                "up",
-                f"par-{n}",
-                "--runtime",
-                "docker",
-                "--json",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(3)
-    ]
+    runs = [start_cli(busybox_config, "up", f"par-{n}", "--runtime", "docker", "--json") for n in range(3)]
     results = [run.communicate(timeout=180) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in results]
     envs = [json.loads(out) for out, _ in results]
@@ -315,26 +302,7 @@ def test_the_warm_pool_hands_out_ready_environments_and_refills_behind_them(
     assert len(pooled) == 2 and all(p.startswith("warm-pool-") for p in pooled)
     assert cli(config, "ls", "--json").json() == []  # waiting environments are the pool's, not anyone's
 
-    claims = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "stagetui",
-                "--config",
-                str(config),
-                "up",
-                f"claim-{n}",
-                "--runtime",
-                "docker",
-                "--json",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(2)
-    ]
+    claims = [start_cli(config, "up", f"claim-{n}", "--runtime", "docker", "--json") for n in range(2)]
     outputs = [json.loads(c.communicate(timeout=120)[0]) for c in claims]
     assert sorted(o["id"] for o in outputs) == sorted(pooled)  # one each, never the same one twice
     for claimed in outputs:

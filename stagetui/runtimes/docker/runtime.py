@@ -48,10 +48,10 @@ from stagetui.runtimes.docker.startup import ContainerState, start_in_order
 from stagetui.runtimes.docker.status import service_statuses
 from stagetui.runtimes.docker.volumes import fill_volume, is_complete
 from stagetui.runtimes.health import probe_health
+from stagetui.runtimes.workspaces import create_workspace_directory, workspace_labels, write_labels
 from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
 
-LABELS_FILE = "labels.json"
 START_FILE = "start.json"
 """Seconds from the start of the environment until each service was started, for the step's detail."""
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
@@ -129,18 +129,7 @@ class DockerRuntime(Runtime):
                 f"{env.id} already has resources on the Docker engine ({', '.join(left.names()[:3])}): "
                 f"tear it down first (stagetui down {env.id}, or stagetui gc)"
             )
-        workspace = self.workspace(env.id)
-        self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            workspace.root.mkdir(mode=0o700)
-        except FileExistsError:
-            raise RuntimeOperationError(
-                f"{workspace.root} exists already: environment {env.id} is live"
-            ) from None
-        for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
-            directory.mkdir()
-        atomic_write_text(workspace.root / LABELS_FILE, json.dumps(environment_labels(env), indent=2))
-        return workspace
+        return create_workspace_directory(self.workspace(env.id), env)
 
     def start_services(
         self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
@@ -210,7 +199,7 @@ class DockerRuntime(Runtime):
         labels = {**environment_labels(env), naming.ROLE_LABEL: "claim"}
         with engine_errors(f"relabelling {env.id}"):
             self.client().api.create_volume(naming.volume_name(env.id, "claim"), labels=labels)
-        atomic_write_text(self.workspace(env.id).root / LABELS_FILE, json.dumps(labels, indent=2))
+        write_labels(self.workspace(env.id), labels)
 
     def is_running(self, environment_id: str) -> bool:
         try:
@@ -258,7 +247,7 @@ class DockerRuntime(Runtime):
         return removed
 
     def discover(self) -> list[DiscoveredEnvironment]:
-        workspaces = self._workspace_labels()
+        workspaces = workspace_labels(self.root)
         try:
             with engine_errors(f"listing environments on {self.address}"):
                 inventories = list_inventory(self.client(), None).by_environment()
@@ -444,13 +433,3 @@ class DockerRuntime(Runtime):
             if state.health not in {None, "healthy"}:
                 waiting.append(f"{container.service} {state.health}")
         return waiting
-
-    def _workspace_labels(self) -> dict[str, dict[str, str]]:
-        found: dict[str, dict[str, str]] = {}
-        for directory in sorted(self.root.glob("*")) if self.root.is_dir() else []:
-            if directory.is_dir() and is_valid_id(directory.name):
-                labels: dict[str, str] = {}
-                with contextlib.suppress(OSError, ValueError):
-                    labels = json.loads((directory / LABELS_FILE).read_text())
-                found[directory.name] = labels
-        return found

@@ -1,0 +1,46 @@
+"""Workspace directories, shared by the runtimes: one per environment under a runtime's root, private to
+its owner, with the environment's labels in a file so a directory left by a crash is still attributable."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from stagetui.domain.ids import is_valid_id
+from stagetui.domain.models import Environment
+from stagetui.runtimes.base import RuntimeOperationError, Workspace, environment_labels
+from stagetui.store.atomic import atomic_write_text
+
+LABELS_FILE = "labels.json"
+
+
+def create_workspace_directory(workspace: Workspace, env: Environment) -> Workspace:
+    """Make the workspace's directories (mode 0700) and write its labels; fails if it exists already."""
+    workspace.root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        workspace.root.mkdir(mode=0o700)
+    except FileExistsError:
+        raise RuntimeOperationError(
+            f"{workspace.root} exists already: environment {env.id} is live"
+        ) from None
+    for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
+        directory.mkdir()
+    write_labels(workspace, environment_labels(env))
+    return workspace
+
+
+def write_labels(workspace: Workspace, labels: dict[str, str]) -> None:
+    atomic_write_text(workspace.root / LABELS_FILE, json.dumps(labels, indent=2))
+
+
+def workspace_labels(root: Path) -> dict[str, dict[str, str]]:
+    """Every workspace directory under `root` by environment id, with its labels ({} when unreadable)."""
+    found: dict[str, dict[str, str]] = {}
+    for directory in sorted(root.glob("*")) if root.is_dir() else []:
+        if directory.is_dir() and is_valid_id(directory.name):
+            labels: dict[str, str] = {}
+            with contextlib.suppress(OSError, ValueError):
+                labels = json.loads((directory / LABELS_FILE).read_text())
+            found[directory.name] = labels
+    return found
