@@ -473,3 +473,24 @@ def test_an_unreachable_engine_is_named_and_nothing_is_left(tmp_path: Path, stat
     local = cli(config, "up", "still-local", "--json", extra_env=nowhere)
     assert local.code == 0, local.stderr
     assert cli(config, "down", local.json()["id"], extra_env=nowhere).code == 0
+
+
+def test_a_service_built_from_a_dockerfile(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    context = tmp_path / "cache-image"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        'FROM stagetui-busybox:1\nARG GREETING\nRUN echo "$GREETING" > /greeting\n'
+    )
+    compose = busybox_compose(tmp_path)
+    built = "    build:\n      context: ./cache-image\n      args: {GREETING: built-here}\n"
+    compose.write_text(compose.read_text().replace("    image: stagetui-busybox:1\n", built, 1))
+    config = docker_config(tmp_path, compose)
+    up = cli(config, "up", "built", "--runtime", "docker", "--json")
+    assert up.code == 0, up.stdout + up.stderr
+    cache = docker_client.containers.get(f"stagetui-{env_id('built')}-cache")
+    assert cache.image.tags == ["shop-cache:latest"]
+    assert cache.exec_run(["cat", "/greeting"]).output == b"built-here\n"
+    assert cli(config, "down", env_id("built")).code == 0
+    docker_client.images.remove("shop-cache:latest", force=True)
