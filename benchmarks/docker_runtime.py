@@ -56,7 +56,7 @@ from stagetui.domain.models import Environment, EnvironmentStatus, StepPhase, St
 from stagetui.runtimes.docker import naming
 from stagetui.runtimes.docker.image_policy import ensure_images
 from stagetui.runtimes.docker.images import BUSYBOX_IMAGE, SAMPLE_APP_IMAGE, ensure_sample_image
-from stagetui.runtimes.docker.runtime import DockerRuntime
+from stagetui.runtimes.docker.runtime import START_FILE, DockerRuntime
 from stagetui.sample.generator import SampleSpec, generate_production_db
 from stagetui.service.api import StagetuiService
 from stagetui.service.provisioning import UpResult
@@ -136,7 +136,7 @@ def stagetui_cold(runtime: DockerRuntime, sample: Sample, environment_id: str, t
     runtime.wait_healthy(env, endpoint, TIMEOUT)
     healthy = time.perf_counter()
     # When each service was started, from the start of the containers (the runtime records it per start).
-    started_at: dict[str, float] = json.loads((workspace.logs_dir / "start.json").read_text())
+    started_at: dict[str, float] = json.loads((workspace.logs_dir / START_FILE).read_text())
     runtime.destroy(env.id)
     gone = time.perf_counter()
     times["stagetui start"].append(healthy - began)
