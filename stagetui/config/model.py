@@ -11,41 +11,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     field_validator,
     model_validator,
 )
 
+from stagetui.config.aws import AwsRuntimeConfig
 from stagetui.config.keymap import BINDING_IDS
+from stagetui.config.sections import PositiveDuration, Section
 from stagetui.domain.anonymize import MaskKind
 from stagetui.domain.benchmarks import Aggregation, Benchmark, Direction, Scope
 from stagetui.domain.drift import Severity
-from stagetui.domain.durations import format_duration, parse_duration
 from stagetui.domain.models import Strategy
 
-
-def _to_timedelta(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    return value
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_to_timedelta),
-    PlainSerializer(format_duration, return_type=str),
-]
-PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+_Section = Section
 
 
 class DefaultsConfig(_Section):
@@ -268,6 +248,8 @@ class RuntimesConfig(_Section):
     """Processes on this machine (the embedded default)."""
     docker: DockerRuntimeConfig = DockerRuntimeConfig()
     """Containers on a Docker Engine, defined by a compose file."""
+    aws: AwsRuntimeConfig = AwsRuntimeConfig()
+    """Snapshot environments on AWS: RDS, EBS, S3 and SSM, restored from snapshot sets."""
 
 
 class SeverityRuleConfig(_Section):
