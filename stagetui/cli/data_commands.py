@@ -1,4 +1,5 @@
-"""refresh, snapshot refresh / ls, audit: the golden copies and the trail of what happened to the data."""
+"""refresh, snapshot refresh / ls (golden copies here, or snapshot sets on AWS with --runtime aws), audit:
+the golden copies and the trail of what happened to the data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stagetui.cli import exit_codes, serialize
+from stagetui.cli.aws_snapshot_commands import run_aws_ls, run_aws_refresh
 from stagetui.cli.context import CliContext
 from stagetui.domain.durations import InvalidDurationError, format_duration, parse_duration
 from stagetui.service.audit import DATA_ACTIONS
@@ -29,6 +31,8 @@ def run_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_snapshot_refresh(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.runtime == "aws":
+        return run_aws_refresh(args, ctx)
     return _refresh(ctx, ["snapshot"], force=args.force)
 
 
@@ -87,6 +91,8 @@ def _refresh_one(ctx: CliContext, kind: str, force: bool) -> RefreshResult:
 
 
 def run_snapshot_ls(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.runtime == "aws":
+        return run_aws_ls(args, ctx)
     service = ctx.service
     snapshots = service.snapshots()
     now = service.core.clock()
@@ -183,3 +189,10 @@ def add_data_commands(
     snapshot_ls = snapshot_commands.add_parser("ls", help="list golden copies")
     snapshot_ls.set_defaults(handler=run_snapshot_ls)
     snapshot_ls.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    for sub in (snapshot_refresh, snapshot_ls):
+        sub.add_argument(
+            "--runtime",
+            choices=["local", "aws"],
+            default="local",
+            help="golden copies of the local runtimes (default), or snapshot sets on AWS",
+        )

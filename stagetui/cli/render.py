@@ -137,6 +137,7 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
         ("freshness", freshness_text(view.freshness)),
         ("drift", drift_text(view)),
         ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),
+        ("cost", cost_text(detail)),
         ("expires", f"{env.expires_at:%Y-%m-%d %H:%M} UTC (in {format_duration(env.ttl_left(now))})"),
     ]
     for label, value in rows:
@@ -162,6 +163,16 @@ def detail_view(detail: EnvironmentDetail, now: datetime) -> RenderableType:
     if detail.log_tail:
         parts.append(Text("service log (last lines):\n" + "\n".join(detail.log_tail[-8:]), style="dim"))
     return Group(*parts)
+
+
+def cost_text(detail: EnvironmentDetail) -> Text:
+    """The estimate per day, and what was billed so far when the provider says."""
+    if detail.cost_per_day is None:
+        return Text("-")
+    text = Text(f"{detail.cost_per_day:.2f} per day (estimate)")
+    if detail.billed is not None:
+        text.append(f"  ·  billed so far {detail.billed:.2f}", style="bold")
+    return text
 
 
 def fidelity_table(rows: list[TableFidelity]) -> Table:

@@ -83,6 +83,8 @@ def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
         "fidelity": [asdict(row) for row in detail.fidelity()],
         "log_tail": detail.log_tail,
         "services": [asdict(service) for service in detail.services],
+        "cost_per_day": detail.cost_per_day,
+        "billed": detail.billed,
     }
 
 

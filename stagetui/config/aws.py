@@ -35,6 +35,9 @@ class AwsProductionConfig(Section):
     ssm_path: str | None = None
     """Production's configuration in SSM Parameter Store (e.g. /prod/shop/): copied, secrets replaced, to
     each environment's own path, and compared with it for drift."""
+    anonymized: bool = False
+    """The resources above hold anonymized data already (e.g. a sanitized replica kept by a masking job).
+    stagetui cannot mask inside RDS, so it refuses to restore environments from them until this says so."""
 
     @field_validator("s3_seed")
     @classmethod

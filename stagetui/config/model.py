@@ -31,8 +31,9 @@ _Section = Section
 class DefaultsConfig(_Section):
     strategy: Strategy = Strategy.CONTAINERIZED
     """Strategy used by `up` when neither --strategy nor --tier is given."""
-    runtime: Literal["local", "docker"] = "local"
-    """Runtime used by `up` when --runtime is not given: local processes or a Docker Engine."""
+    runtime: Literal["local", "docker", "aws"] = "local"
+    """Runtime used by `up` when --runtime is not given: local processes, a Docker Engine, or AWS (snapshot
+    environments only)."""
     ttl: PositiveDuration = timedelta(hours=8)
     """How long an environment lives before `gc` removes it."""
 

@@ -22,6 +22,8 @@ class CostModel:
     """Storage price per GB of environment data per month."""
 
     def hourly_rate(self, env: Environment) -> float:
+        if env.hourly_cost is not None:  # estimated from its actual resources (storage included)
+            return env.hourly_cost
         storage = (env.data_bytes or 0) / 1e9 * self.storage_gb_month / HOURS_PER_MONTH
         return self.hourly.get(env.runtime, {}).get(env.strategy, 0.0) + storage
 

@@ -111,6 +111,9 @@ class Environment:
     claim_seconds: float | None = None
     """Seconds it took to claim it from the warm pool; None when provisioned for its branch (a claimed
     environment's provision_seconds is how long the pool took to build it)."""
+    hourly_cost: float | None = None
+    """Estimated price per hour of its resources when the runtime can tell (AWS: instance class and
+    storage from the price table); None: the price table by runtime and strategy applies."""
 
     def ttl_left(self, now: datetime) -> timedelta:
         return self.expires_at - now

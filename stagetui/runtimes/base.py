@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from stagetui.domain.models import Environment
@@ -159,6 +160,10 @@ class Runtime(ABC):
     def start_summary(self, workspace: Workspace) -> str:
         """How the last start went, per service (when each was started); "" when there is nothing to say."""
         return ""
+
+    def actual_cost(self, environment_id: str, start: date, end: date) -> float | None:
+        """What the provider billed for the environment between the two dates, when it can tell."""
+        return None
 
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Remove resources environments shared that none uses any more (gc); returns what was (or, with

@@ -21,6 +21,7 @@ from stagetui.domain.notes import Note
 from stagetui.runtimes.base import RuntimeOperationError
 from stagetui.service import (
     audit,
+    aws_snapshots,
     benchmarks,
     budget,
     compare,
@@ -118,6 +119,15 @@ class StagetuiService:
         if claimed is not None:
             return provisioning.UpResult(claimed, RunOutcome(StepOutcome.OK), claimed=True)
         return await provisioning.provision(self.core, request)
+
+    def aws_snapshot_sets(self) -> list[Any]:
+        """Snapshot sets on AWS, newest first (runtimes.aws.snapshot_sets.SnapshotSet)."""
+        return aws_snapshots.snapshot_sets(self.core)
+
+    async def refresh_aws_snapshot_set(
+        self, *, force: bool = False, progress: Callable[[float, str], None] | None = None
+    ) -> aws_snapshots.SetRefresh:
+        return await aws_snapshots.refresh(self.core, force=force, progress=progress)
 
     def pool_status(self) -> pool.PoolStatus:
         return pool.pool_status(self.core)

@@ -17,6 +17,7 @@ from stagetui.data.production import ProductionSource
 from stagetui.domain.anonymize import Masker
 from stagetui.domain.cost import CostModel
 from stagetui.domain.models import AuditEntry
+from stagetui.runtimes.aws.runtime import AwsRuntime
 from stagetui.runtimes.base import Runtime, Workspace
 from stagetui.runtimes.docker.runtime import DockerRuntime
 from stagetui.runtimes.local import LocalRuntime
@@ -141,6 +142,7 @@ def open_core(
                 paths.environments, host=local.host, stop_timeout=local.stop_timeout.total_seconds()
             ),
             "docker": DockerRuntime(paths.docker_workspaces, config.runtimes.docker, environ),
+            "aws": AwsRuntime(paths.aws_workspaces, config.runtimes.aws, environ),
         },
         events=events,
         clock=clock,

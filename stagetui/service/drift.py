@@ -16,6 +16,7 @@ from stagetui.config.model import SourceConfig
 from stagetui.domain.drift import Approval, DriftInputError, DriftReport, SeverityRule, compute_drift
 from stagetui.domain.drift_threshold import DriftThreshold, ThresholdResult, evaluate_threshold
 from stagetui.domain.models import CheckRecord, DriftSummary, Environment, MetricSample
+from stagetui.runtimes.aws.runtime import AwsRuntime
 from stagetui.service.core import ServiceCore
 from stagetui.service.errors import BadInputError
 from stagetui.service.queries import reconcile, resolve
@@ -54,17 +55,32 @@ def _source(core: ServiceCore, spec: SourceConfig, env: Environment | None) -> C
     return LiveVariablesSource(env.id, runtime.live_environment(env.id), spec.namespace or "env")
 
 
-def production_config(core: ServiceCore) -> LoadedConfig:
+def production_config(core: ServiceCore, env: Environment | None = None) -> LoadedConfig:
     specs = core.config.drift.production_sources
+    if not specs and env is not None and env.runtime == "aws":
+        return merge_sources([_aws_ssm(core, core.config.runtimes.aws.production.ssm_path)])
     sources = [_source(core, s, None) for s in specs] or [FilesSource(core.production().config)]
     return merge_sources(sources)
 
 
 def environment_config(core: ServiceCore, env: Environment) -> LoadedConfig:
     specs = core.config.drift.environment_sources
+    if not specs and env.runtime == "aws":
+        prefix = core.config.runtimes.aws.environment.ssm_prefix
+        return merge_sources([_aws_ssm(core, f"{prefix}{env.id}/")])
     if not specs:
         return merge_sources([RenderedConfigSource(core.runtime(env.runtime).workspace(env.id).config_file)])
     return merge_sources([_source(core, s, env) for s in specs], later_wins=True)
+
+
+def _aws_ssm(core: ServiceCore, path: str | None) -> ConfigSource:
+    """An environment on AWS is compared with production where both keep their config: SSM, by path,
+    through the aws runtime's clients (its region, profile, endpoint and retries)."""
+    if path is None:
+        raise ConfigSourceError("runtimes.aws.production.ssm_path is not set: there is no config to compare")
+    runtime = core.runtime("aws")
+    client = runtime.clients.ssm if isinstance(runtime, AwsRuntime) else None
+    return SsmSource(path, client=client)
 
 
 def secret_digest(core: ServiceCore) -> Callable[[object], str]:
@@ -133,7 +149,7 @@ def evaluate(
 def check_against_production(core: ServiceCore, env: Environment) -> DriftCheck:
     """Read both sides now and compare (used after provisioning and by `stagetui drift`)."""
     try:
-        return evaluate(core, env, production_config(core), environment_config(core, env))
+        return evaluate(core, env, production_config(core, env), environment_config(core, env))
     except ConfigSourceError as error:
         raise BadInputError(f"drift of {env.id}: {error}") from None
 

@@ -30,6 +30,11 @@ class StatePaths:
         return self.root / "docker"
 
     @property
+    def aws_workspaces(self) -> Path:
+        """Workspaces (labels, the rendered config) of environments on the aws runtime."""
+        return self.root / "aws"
+
+    @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
 

@@ -63,6 +63,10 @@ def check_request(core: ServiceCore, request: UpRequest) -> None:
     except InvalidBranchError as error:
         raise BadInputError(f"branch {request.branch!r}: {error}") from None
     core.runtime(request.runtime)
+    if request.runtime == "aws" and request.strategy is not Strategy.SNAPSHOT:
+        raise BadInputError(
+            f"the aws runtime provisions snapshot environments (AWS snapshots), not {request.strategy.value}"
+        )
     if request.ttl <= timedelta(0):
         raise BadInputError("ttl must be positive")
 
@@ -109,7 +113,7 @@ def _claim(core: ServiceCore, request: UpRequest) -> Environment:
 async def provision(core: ServiceCore, request: UpRequest) -> UpResult:
     mask_key = core.mask_key()
     env = _claim(core, request)
-    plan = strategy_for(env.strategy).plan(core.config)
+    plan = strategy_for(env.strategy).plan(core.config, env.runtime)
     core.events.emit(EnvironmentQueued(env.id, env.uid, core.clock(), plan.names))
     core.events.emit(EnvironmentChanged(env.id, env.uid, core.clock(), env))
     context = ProvisionContext(
@@ -166,6 +170,7 @@ def _finish(core: ServiceCore, env: Environment, context: ProvisionContext, outc
                 context.drift.count, worst.value if worst else None, context.drift.approved_count, now
             )
         env.orphans = context.integrity.total_orphans if context.integrity else None
+        env.hourly_cost = context.hourly_cost
         stored = record_samples(core, _metrics(core, env, context, steps, now))
         env.experiment = next((s.experiment for s in stored if s.metric == "provision.total_seconds"), None)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stagetui.domain.fidelity import TableFidelity, table_fidelity
 from stagetui.domain.freshness import Freshness, assess_freshness
@@ -49,6 +49,10 @@ class EnvironmentDetail:
     log_tail: list[str] = field(default_factory=list)
     services: list[ServiceStatus] = field(default_factory=list)
     """Each service's state, health and resource use, where the runtime can tell."""
+    cost_per_day: float | None = None
+    """Estimated, by the price table (or the runtime's estimate from its actual resources)."""
+    billed: float | None = None
+    """What the provider billed for it so far, where that is known (AWS Cost Explorer)."""
 
     def latest_check(self, kind: str) -> CheckRecord | None:
         found = [c for c in self.checks if c.kind == kind]
@@ -197,4 +201,11 @@ def detail(core: ServiceCore, reference: str, *, with_services: bool = True) -> 
     asked = runtime is not None and view.status.is_live and view.unreachable is None
     tail = runtime.log_tail(env.id) if runtime and asked else []
     services = runtime.service_status(env.id) if runtime and asked and with_services else []
-    return EnvironmentDetail(view, steps, checks, tail, services)
+    now = core.clock()
+    billed = (
+        runtime.actual_cost(env.id, env.created_at.date(), (now + timedelta(days=1)).date())
+        if runtime and asked and with_services
+        else None
+    )
+    per_day = core.cost_model.per_day(env)
+    return EnvironmentDetail(view, steps, checks, tail, services, per_day, billed)

@@ -81,6 +81,7 @@ def environment_from_record(record: Record) -> Environment:
         experiment=record.get("experiment"),
         labels=dict(record.get("labels") or {}),
         claim_seconds=record.get("claim_seconds"),
+        hourly_cost=record.get("hourly_cost"),
     )
 
 

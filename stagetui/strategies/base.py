@@ -1,5 +1,6 @@
 """A strategy decides where an environment's data and config come from, as a plan of steps.
-It never cares which runtime runs the environment: runtimes sit behind ProvisionContext.runtime."""
+Most plans do not care which runtime runs the environment (runtimes sit behind ProvisionContext.runtime);
+a snapshot on AWS is made of AWS's own snapshots, a plan of its own."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ class ProvisioningStrategy(ABC):
     kind: Strategy
 
     @abstractmethod
-    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
-        """The steps that provision an environment with this strategy."""
+    def plan(self, settings: StagetuiConfig, runtime: str = "local") -> Plan[ProvisionContext]:
+        """The steps that provision an environment with this strategy on `runtime`."""
 
     @abstractmethod
     def max_data_age(self, settings: StagetuiConfig) -> timedelta:

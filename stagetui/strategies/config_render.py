@@ -56,6 +56,12 @@ def merge(base: Mapping[str, object], overrides: Mapping[str, object]) -> Tree:
     return merged
 
 
+def environment_secret(environment_id: str, key: str) -> str:
+    """The value an environment gets in place of production's secret at `key`: its own, stable."""
+    digest = hashlib.sha256(f"{environment_id}\0{key}".encode()).hexdigest()[:24]
+    return f"stagetui-{environment_id}-{digest}"
+
+
 def replace_secrets(
     tree: Mapping[str, object], environment_id: str, extra_patterns: Sequence[str] = ()
 ) -> Tree:
@@ -67,8 +73,7 @@ def replace_secrets(
         if isinstance(node, list):
             return [walk(item, path) for item in node]
         if node is not None and is_secret_key(path, extra_patterns):
-            digest = hashlib.sha256(f"{environment_id}\0{path}".encode()).hexdigest()[:24]
-            return f"stagetui-{environment_id}-{digest}"
+            return environment_secret(environment_id, path)
         return node
 
     result = walk(tree, "")

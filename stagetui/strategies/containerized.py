@@ -98,7 +98,7 @@ async def render_config(ctx: ProvisionContext) -> StepResult:
 class ContainerizedStrategy(ProvisioningStrategy):
     kind = Strategy.CONTAINERIZED
 
-    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
+    def plan(self, settings: StagetuiConfig, runtime: str = "local") -> Plan[ProvisionContext]:
         config_ready = ("render_config",)
         data_steps: tuple[Step[ProvisionContext], ...]
         checks: tuple[Step[ProvisionContext], ...]

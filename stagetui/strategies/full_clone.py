@@ -99,7 +99,7 @@ async def apply_config(ctx: ProvisionContext) -> StepResult:
 class FullCloneStrategy(ProvisioningStrategy):
     kind = Strategy.FULL_CLONE
 
-    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
+    def plan(self, settings: StagetuiConfig, runtime: str = "local") -> Plan[ProvisionContext]:
         data: tuple[Step[ProvisionContext], ...]
         if settings.production.on_postgres:
             data = (

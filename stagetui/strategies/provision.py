@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from stagetui.config.model import StagetuiConfig
 from stagetui.data.engine import DataEngine, DataLocation
@@ -51,6 +52,10 @@ class ProvisionContext(StepContext):
     drift: DriftReport | None = None
     drift_threshold: ThresholdResult | None = None
     integrity: IntegrityReport | None = None
+    hourly_cost: float | None = None
+    """An estimate from the environment's actual resources, when the runtime can tell (AWS)."""
+    snapshot_set: Any = None
+    """aws runtime: the snapshot set the environment is restored from (runtimes.aws.snapshot_sets)."""
     checks: list[CheckRecord] = field(default_factory=list)
 
     @property

@@ -68,7 +68,11 @@ async def restore_data(ctx: ProvisionContext) -> StepResult:
 class SnapshotStrategy(ProvisioningStrategy):
     kind = Strategy.SNAPSHOT
 
-    def plan(self, settings: StagetuiConfig) -> Plan[ProvisionContext]:
+    def plan(self, settings: StagetuiConfig, runtime: str = "local") -> Plan[ProvisionContext]:
+        if runtime == "aws":
+            from stagetui.strategies.snapshot_aws import aws_snapshot_plan
+
+            return aws_snapshot_plan(settings.runtimes.aws.production)
         return Plan(
             (
                 Step("prepare_production", steps.prepare_production),

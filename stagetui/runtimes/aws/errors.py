@@ -69,9 +69,12 @@ def aws_errors(doing: str) -> Iterator[None]:
         text = f"{doing}: {code}: {message}" + (f" ({hint})" if hint else "")
         raise (AwsAccessError if code in _ACCESS else RuntimeOperationError)(text) from None
     except WaiterError as error:
-        reason = str(error.last_response.get("Error", {}).get("Message", "")) if error.last_response else ""
+        # The reason lives in the error's format arguments: WaiterError has no attribute of its own for it.
+        reason = str(error.kwargs.get("reason", "")) or str(error)
+        last = error.last_response if isinstance(error.last_response, dict) else {}
+        detail = str(last.get("Error", {}).get("Message", ""))
         raise RuntimeOperationError(
-            f"{doing}: gave up waiting ({error.reason}{': ' + reason if reason else ''}); "
+            f"{doing}: gave up waiting ({reason}{': ' + detail if detail else ''}); "
             "runtimes.aws.waiter_timeout sets how long to wait"
         ) from None
     except EndpointConnectionError as error:

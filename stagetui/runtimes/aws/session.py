@@ -51,7 +51,9 @@ class AwsClients:
             from botocore.config import Config
 
             config = Config(
-                retries={"max_attempts": self.settings.max_attempts, "mode": self.settings.retry_mode},
+                # total_max_attempts counts the first request too, as the setting means; botocore's
+                # max_attempts would count retries only.
+                retries={"total_max_attempts": self.settings.max_attempts, "mode": self.settings.retry_mode},
                 connect_timeout=10,
                 read_timeout=60,
             )
