@@ -3,6 +3,10 @@ retention, restore to a ready environment, tags, SSM config and drift, cost, tea
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -206,3 +210,61 @@ def test_refusals_before_anything_is_made(
 
     wrong = cli(unmasked, "up", "raw", "--strategy", "containerized", "--runtime", "aws")
     assert wrong.code == 2 and "the aws runtime provisions snapshot environments" in wrong.stderr
+
+
+@pytest.mark.parametrize("failing", ["apply_config", "estimate_cost"])
+def test_a_failed_step_rolls_back_everything_made_on_aws(
+    tmp_path: Path, aws_endpoint: str, production: dict[str, Any], failing: str
+) -> None:
+    config = aws_config(tmp_path, aws_endpoint, production["volume"])
+    failpoint = {"STAGETUI_FAILPOINTS": failing}
+    up = cli(config, "up", "rolled", "-s", "snapshot", "--runtime", "aws", "--json", extra_env=failpoint)
+    assert up.code == 1
+    env = up.json()
+    assert env["status"] == "failed" and env["status_detail"].startswith(f"{failing}: ")
+    rollback = [s for s in env["steps"] if s["phase"] == "rollback"]
+    assert rollback and all(s["outcome"] == "ok" for s in rollback)
+    assert tagged(aws_endpoint, "stagetui.env") == []
+    assert s3_keys(aws_endpoint, "stagetui/envs/") == []
+    sets = cli(config, "snapshot", "ls", "--runtime", "aws", "--json").json()
+    if failing == "estimate_cost":  # the set was complete before the failure: shared, it stays
+        assert [s["complete"] for s in sets] == [True]
+    else:  # the failure may cancel the set's taking half way: then that is undone too, never left half made
+        assert all(s["complete"] for s in sets)
+        listed = {s["id"] for s in sets}
+        assert all(any(i in arn for i in listed) for arn in tagged(aws_endpoint, "stagetui.set"))
+
+
+def test_a_run_killed_mid_provision_is_found_by_tag_and_collected(
+    tmp_path: Path, aws_endpoint: str, production: dict[str, Any], state_dir: Path
+) -> None:
+    config = aws_config(tmp_path, aws_endpoint, production["volume"])
+    command = [sys.executable, "-m", "stagetui", "--config", str(config), "up", "killed", "-s", "snapshot"]
+    command += ["--runtime", "aws"]
+    run = subprocess.Popen(
+        command,
+        env={**os.environ, "STAGETUI_FAILPOINTS": "health_check:hang"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len({arn.split(":")[2] for arn in tagged(aws_endpoint, "stagetui.env")}) < 3:
+        assert run.poll() is None and time.monotonic() < deadline, "the run never made its resources"
+        time.sleep(0.2)
+    time.sleep(0.5)  # the last step before the hang is done making things
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    listed = cli(config, "ls", "--json").json()
+    assert [e["status"] for e in listed] == ["interrupted"]
+    gc = cli(config, "gc", "--json")
+    assert gc.code == 0, gc.stdout + gc.stderr
+    assert [a["reason"] for a in gc.json()["actions"]] == ["interrupted"]
+    assert tagged(aws_endpoint, "stagetui.env") == [] and s3_keys(aws_endpoint, "stagetui/envs/") == []
+
+
+def test_missing_credentials_are_named(tmp_path: Path, aws_endpoint: str, production: dict[str, Any]) -> None:
+    config = aws_config(tmp_path, aws_endpoint, production["volume"])
+    anonymous = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true"}
+    refreshed = cli(config, "snapshot", "refresh", "--runtime", "aws", extra_env=anonymous)
+    assert refreshed.code == 1
+    assert "no AWS credentials found" in refreshed.stderr and "Traceback" not in refreshed.stderr
