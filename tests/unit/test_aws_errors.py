@@ -29,11 +29,9 @@ def client_error(code: str, message: str) -> ClientError:
             "snapshot quota is reached: delete old snapshots or lower keep_sets)",
         ),
         (
-            client_error(
-                "AccessDenied", "User is not authorized to perform rds:RestoreDBInstanceFromDBSnapshot"
-            ),
+            client_error("AccessDenied", "User is not authorized to perform rds:Restore"),
             AwsAccessError,
-            "restoring x: AccessDenied: User is not authorized to perform rds:RestoreDBInstanceFromDBSnapshot "
+            "restoring x: AccessDenied: User is not authorized to perform rds:Restore "
             "(the credentials lack a permission this needs)",
         ),
         (
