@@ -169,7 +169,7 @@ def cost_text(detail: EnvironmentDetail) -> Text:
     """The estimate per day, and what was billed so far when the provider says."""
     if detail.cost_per_day is None:
         return Text("-")
-    text = Text(f"{detail.cost_per_day:.2f} per day (estimate)")
+    text = Text(f"{detail.currency} {detail.cost_per_day:.2f} per day (estimate)")
     if detail.billed is not None:
         text.append(f"  ·  billed so far {detail.billed:.2f}", style="bold")
     return text

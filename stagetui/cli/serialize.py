@@ -85,6 +85,7 @@ def detail_to_json(detail: EnvironmentDetail, now: datetime) -> dict[str, Any]:
         "services": [asdict(service) for service in detail.services],
         "cost_per_day": detail.cost_per_day,
         "billed": detail.billed,
+        "currency": detail.currency,
     }
 
 

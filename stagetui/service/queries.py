@@ -53,6 +53,7 @@ class EnvironmentDetail:
     """Estimated, by the price table (or the runtime's estimate from its actual resources)."""
     billed: float | None = None
     """What the provider billed for it so far, where that is known (AWS Cost Explorer)."""
+    currency: str = "USD"
 
     def latest_check(self, kind: str) -> CheckRecord | None:
         found = [c for c in self.checks if c.kind == kind]
@@ -208,4 +209,4 @@ def detail(core: ServiceCore, reference: str, *, with_services: bool = True) -> 
         else None
     )
     per_day = core.cost_model.per_day(env)
-    return EnvironmentDetail(view, steps, checks, tail, services, per_day, billed)
+    return EnvironmentDetail(view, steps, checks, tail, services, per_day, billed, core.cost_model.currency)

@@ -3,11 +3,13 @@ retention, restore to a ready environment, tags, SSM config and drift, cost, tea
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,28 @@ def s3_keys(endpoint: str, prefix: str) -> list[str]:
     return sorted(o["Key"] for o in listed.get("Contents", []))
 
 
+def queue_cost_explorer_result(endpoint: str, amounts: list[str]) -> None:
+    """moto's Cost Explorer answers only what is queued for it."""
+    days = [
+        {
+            "TimePeriod": {"Start": f"2026-01-0{day}", "End": f"2026-01-0{day + 1}"},
+            "Total": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
+            "Groups": [],
+            "Estimated": False,
+        }
+        for day, amount in enumerate(amounts, start=1)
+    ]
+    body = json.dumps({"results": [{"ResultsByTime": days, "DimensionValueAttributes": []}]}).encode()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/static/ce/cost-and-usage-results",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10) as answer:
+        assert answer.status == 201
+
+
 @pytest.fixture
 def production(aws_endpoint: str, state_dir: Path) -> dict[str, Any]:
     return make_production(aws_endpoint)
@@ -146,8 +170,10 @@ def test_a_snapshot_environment_on_aws_from_set_to_teardown(
     assert drifted.code in (0, 1) and '"ssm.features.checkout"' in drifted.stdout
     assert "prod-password-5f1e" not in drifted.stdout
 
+    queue_cost_explorer_result(aws_endpoint, ["0.50", "0.75"])
     shown = cli(config, "show", env["id"], "--json").json()
-    assert shown["cost_per_day"] > 0
+    assert shown["cost_per_day"] > 0  # the estimate, from the price table and what it holds
+    assert shown["billed"] == pytest.approx(1.25)  # what Cost Explorer has for its tag, beside it
     assert [s["name"] for s in shown["services"]] == ["database"]
 
     down = cli(config, "down", env["id"], "--json")

@@ -47,6 +47,13 @@ def fidelity_cells(row: TableFidelity) -> tuple[str, ...]:
     )
 
 
+def cost_fact(detail: EnvironmentDetail) -> str:
+    if detail.cost_per_day is None:
+        return "-"
+    billed = f"  ·  billed so far {detail.billed:.2f}" if detail.billed is not None else ""
+    return f"{detail.currency} {detail.cost_per_day:.2f} per day (estimate){billed}"
+
+
 def facts(detail: EnvironmentDetail, now: datetime) -> str:
     view, env = detail.view, detail.view.environment
     rows = [
@@ -58,6 +65,7 @@ def facts(detail: EnvironmentDetail, now: datetime) -> str:
         ("data", f"{env.data_source or '-'}  ·  age {freshness_cell(view.freshness).text}"),
         ("database", env.database or "-"),
         ("integrity", "-" if env.orphans is None else f"{env.orphans} orphan rows"),
+        ("cost", cost_fact(detail)),
         ("expires", f"{env.expires_at:%Y-%m-%d %H:%M} UTC, in {format_duration(env.ttl_left(now))}"),
     ]
     return "\n".join(f"{label:>15}  {value}" for label, value in rows)
