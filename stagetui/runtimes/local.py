@@ -11,7 +11,6 @@ import time
 from collections import deque
 from pathlib import Path
 
-from stagetui.domain.ids import is_valid_id
 from stagetui.domain.models import Environment
 from stagetui.runtimes.base import (
     DiscoveredEnvironment,
@@ -24,7 +23,12 @@ from stagetui.runtimes.base import (
 )
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.processes import ProcessHandle, is_alive, spawn_group, stop_group
-from stagetui.runtimes.workspaces import create_workspace_directory, workspace_labels, write_labels
+from stagetui.runtimes.workspaces import (
+    create_workspace_directory,
+    workspace_labels,
+    workspace_under,
+    write_labels,
+)
 from stagetui.store.atomic import atomic_write_text
 
 PROCESS_FILE = "service.json"
@@ -45,9 +49,7 @@ class LocalRuntime(Runtime):
         self.stop_timeout = stop_timeout
 
     def workspace(self, environment_id: str) -> Workspace:
-        if not is_valid_id(environment_id):
-            raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
-        return Workspace(self.root / environment_id)
+        return workspace_under(self.root, environment_id)
 
     def create_workspace(self, env: Environment) -> Workspace:
         return create_workspace_directory(self.workspace(env.id), env)

@@ -15,6 +15,13 @@ from stagetui.store.atomic import atomic_write_text
 LABELS_FILE = "labels.json"
 
 
+def workspace_under(root: Path, environment_id: str, services_data_dir: Path | None = None) -> Workspace:
+    """The workspace of an environment under a runtime's root; the id is checked, so no path tricks."""
+    if not is_valid_id(environment_id):
+        raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
+    return Workspace(root / environment_id, services_data_dir)
+
+
 def create_workspace_directory(workspace: Workspace, env: Environment) -> Workspace:
     """Make the workspace's directories (mode 0700) and write its labels; fails if it exists already."""
     workspace.root.parent.mkdir(parents=True, exist_ok=True)

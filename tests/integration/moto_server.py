@@ -7,6 +7,7 @@ The fixtures are registered for every module under tests/integration by that dir
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,3 +72,26 @@ def aws_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     return moto_server
+
+
+def queue_cost_explorer_result(endpoint: str, amounts: list[str]) -> None:
+    """moto's Cost Explorer answers only what is queued for it: one answer with a day per amount."""
+    days = [
+        {
+            "TimePeriod": {"Start": f"2024-05-{day:02d}", "End": f"2024-05-{day + 1:02d}"},
+            "Total": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
+            "Groups": [],
+            "Estimated": False,
+        }
+        for day, amount in enumerate(amounts, start=1)
+    ]
+    body = json.dumps({"results": [{"ResultsByTime": days, "DimensionValueAttributes": []}]}).encode()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/static/ce/cost-and-usage-results",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with _DIRECT.open(request, timeout=10) as response:
+        if response.status != 201:
+            raise RuntimeError(f"moto refused the Cost Explorer result: HTTP {response.status}")

@@ -3,10 +3,8 @@ tagged, found, relabelled and removed by tag; its cost from Cost Explorer's queu
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +19,7 @@ from stagetui.runtimes.aws.cost import GIB, actual_cost, environment_sizes, esti
 from stagetui.runtimes.aws.session import AwsClients
 from stagetui.runtimes.aws.tags import ENV_TAG, find_tagged, tag_dict
 from stagetui.runtimes.base import RuntimeOperationError
-from tests.integration.moto_server import REGION
+from tests.integration.moto_server import REGION, queue_cost_explorer_result
 
 pytestmark = pytest.mark.integration
 
@@ -349,30 +347,8 @@ def test_config_with_an_empty_value_is_refused_before_anything_is_written(aws_en
     assert clients.ssm.get_parameters_by_path(Path=path, Recursive=True)["Parameters"] == []
 
 
-def queue_costs(endpoint: str, amounts: list[str]) -> None:
-    days = [
-        {
-            "TimePeriod": {"Start": f"2024-05-{day:02d}", "End": f"2024-05-{day + 1:02d}"},
-            "Total": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
-            "Groups": [],
-            "Estimated": False,
-        }
-        for day, amount in enumerate(amounts, start=1)
-    ]
-    body = json.dumps({"results": [{"ResultsByTime": days, "DimensionValueAttributes": []}]}).encode()
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/static/ce/cost-and-usage-results",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as response:
-        assert response.status == 201
-
-
 def test_actual_cost_sums_what_cost_explorer_has_for_the_environment(aws_endpoint: str) -> None:
-    queue_costs(aws_endpoint, ["0.4125", "1.25", "0.0875"])
+    queue_cost_explorer_result(aws_endpoint, ["0.4125", "1.25", "0.0875"])
     clients = clients_for(settings(aws_endpoint))
     asked: list[dict[str, Any]] = []
     clients.cost_explorer.meta.events.register(

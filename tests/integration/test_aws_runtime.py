@@ -3,13 +3,11 @@ retention, restore to a ready environment, tags, SSM config and drift, cost, tea
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import yaml
 
 from tests.conftest import SMALL_CONFIG
 from tests.integration.helpers import cli
+from tests.integration.moto_server import queue_cost_explorer_result
 
 pytestmark = pytest.mark.integration
 
@@ -86,28 +85,6 @@ def tagged(endpoint: str, key: str, value: str | None = None) -> list[str]:
 def s3_keys(endpoint: str, prefix: str) -> list[str]:
     listed = client("s3", endpoint).list_objects_v2(Bucket="shop-seed", Prefix=prefix)
     return sorted(o["Key"] for o in listed.get("Contents", []))
-
-
-def queue_cost_explorer_result(endpoint: str, amounts: list[str]) -> None:
-    """moto's Cost Explorer answers only what is queued for it."""
-    days = [
-        {
-            "TimePeriod": {"Start": f"2026-01-0{day}", "End": f"2026-01-0{day + 1}"},
-            "Total": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
-            "Groups": [],
-            "Estimated": False,
-        }
-        for day, amount in enumerate(amounts, start=1)
-    ]
-    body = json.dumps({"results": [{"ResultsByTime": days, "DimensionValueAttributes": []}]}).encode()
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/static/ce/cost-and-usage-results",
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10) as answer:
-        assert answer.status == 201
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from stagetui.config.aws import AwsRuntimeConfig
-from stagetui.domain.ids import is_valid_id
 from stagetui.domain.models import Environment
 from stagetui.domain.service_status import ServiceStatus
 from stagetui.runtimes.aws import environment as resources
@@ -35,7 +34,12 @@ from stagetui.runtimes.base import (
     Workspace,
     environment_labels,
 )
-from stagetui.runtimes.workspaces import create_workspace_directory, workspace_labels, write_labels
+from stagetui.runtimes.workspaces import (
+    create_workspace_directory,
+    workspace_labels,
+    workspace_under,
+    write_labels,
+)
 from stagetui.store.lock import StateLock
 
 
@@ -53,9 +57,7 @@ class AwsRuntime(Runtime):
         self.clients = AwsClients(settings, dict(environ))
 
     def workspace(self, environment_id: str) -> Workspace:
-        if not is_valid_id(environment_id):
-            raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
-        return Workspace(self.root / environment_id)
+        return workspace_under(self.root, environment_id)
 
     def create_workspace(self, env: Environment) -> Workspace:
         return create_workspace_directory(self.workspace(env.id), env)

@@ -26,7 +26,6 @@ from stagetui.compose.model import ComposeProject
 from stagetui.compose.parse import ComposeError, load_compose
 from stagetui.compose.sample import packaged_compose
 from stagetui.config.model import DockerRuntimeConfig
-from stagetui.domain.ids import is_valid_id
 from stagetui.domain.models import Environment
 from stagetui.domain.service_status import ServiceStatus
 from stagetui.runtimes.base import (
@@ -48,7 +47,12 @@ from stagetui.runtimes.docker.startup import ContainerState, start_in_order
 from stagetui.runtimes.docker.status import service_statuses
 from stagetui.runtimes.docker.volumes import fill_volume, is_complete
 from stagetui.runtimes.health import probe_health
-from stagetui.runtimes.workspaces import create_workspace_directory, workspace_labels, write_labels
+from stagetui.runtimes.workspaces import (
+    create_workspace_directory,
+    workspace_labels,
+    workspace_under,
+    write_labels,
+)
 from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
 
@@ -104,9 +108,7 @@ class DockerRuntime(Runtime):
         return self._project
 
     def workspace(self, environment_id: str) -> Workspace:
-        if not is_valid_id(environment_id):
-            raise RuntimeOperationError(f"not an environment id: {environment_id!r}")
-        return Workspace(self.root / environment_id, self._services_data_dir())
+        return workspace_under(self.root, environment_id, self._services_data_dir())
 
     def _services_data_dir(self) -> Path | None:
         """Where the config service mounts the data volume (its database path inside the container)."""
