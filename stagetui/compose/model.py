@@ -61,6 +61,37 @@ class BuildSpec:
 
 
 @dataclass(frozen=True)
+class UpdateConfig:
+    """How a rolling update of the service proceeds (swarm)."""
+
+    parallelism: int = 1
+    delay: float = 0.0
+    order: Literal["stop-first", "start-first"] = "stop-first"
+    failure_action: Literal["pause", "continue", "rollback"] = "pause"
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """The service's `deploy:` section: replicas and placement for an orchestrator, resource limits
+    everywhere."""
+
+    replicas: int = 1
+    endpoint_mode: Literal["vip", "dnsrr"] | None = None
+    """None: the runtime chooses (dnsrr where the kernel has no IPVS)."""
+    constraints: tuple[str, ...] = ()
+    max_replicas_per_node: int | None = None
+    spread: tuple[str, ...] = ()
+    """Placement preferences: node labels to spread replicas over."""
+    update: UpdateConfig = field(default_factory=UpdateConfig)
+    cpu_limit: float | None = None
+    """CPUs (e.g. 0.5)."""
+    memory_limit: int | None = None
+    """Bytes."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Labels of the service itself (not of its containers)."""
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     image: str | None = None
@@ -83,6 +114,7 @@ class ServiceSpec:
     user: str | None = None
     stop_grace_period: float | None = None
     """Seconds; None: the runtime's stop timeout."""
+    deploy: DeploySpec = field(default_factory=DeploySpec)
 
 
 @dataclass(frozen=True)

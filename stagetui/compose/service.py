@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from stagetui.compose.deploy import parse_deploy
 from stagetui.compose.environment import resolved_variables, service_environment
 from stagetui.compose.healthcheck import parse_healthcheck
-from stagetui.compose.model import BuildSpec, Dependency, DependencyCondition, ServiceSpec
+from stagetui.compose.model import BuildSpec, Dependency, DependencyCondition, DeploySpec, ServiceSpec
 from stagetui.compose.mounts import parse_mounts
 from stagetui.compose.ports import parse_ports
 from stagetui.compose.unsupported import NETWORK_ATTACHMENT, SERVICE
@@ -19,7 +20,7 @@ from stagetui.compose.values import NAME_RULE, Node, is_compose_name
 
 SERVICE_KEYS = (
     *("build", "command", "depends_on", "entrypoint", "env_file", "environment", "healthcheck", "image"),
-    *("labels", "networks", "ports", "stop_grace_period", "user", "volumes", "working_dir"),
+    *("labels", "networks", "ports", "stop_grace_period", "user", "volumes", "working_dir", "deploy"),
 )
 BUILD_KEYS = ("args", "context", "dockerfile", "target")
 CONDITIONS: tuple[DependencyCondition, ...] = (
@@ -73,6 +74,7 @@ def parse_service(node: Node, name: str, declared: Declarations) -> ParsedServic
         working_dir=_optional(fields, "working_dir", _working_dir, None),
         user=_optional(fields, "user", lambda user: user.scalar_text(), None),
         stop_grace_period=_optional(fields, "stop_grace_period", lambda period: period.duration(), None),
+        deploy=_optional(fields, "deploy", parse_deploy, DeploySpec()),
     )
     return ParsedService(spec, dependency_nodes)
 

@@ -19,7 +19,7 @@ TOP_LEVEL = _not_yet("configs", "include", "models", "secrets")
 SERVICE = {
     # Resource limits and scheduling.
     **_not_yet("blkio_config", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period"),
-    **_not_yet("cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "deploy", "gpus", "mem_limit"),
+    **_not_yet("cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "gpus", "mem_limit"),
     **_not_yet("mem_reservation", "mem_swappiness", "memswap_limit", "oom_kill_disable", "oom_score_adj"),
     **_not_yet("pids_limit", "scale", "shm_size", "ulimits", "sysctls", "storage_opt"),
     # Container behaviour.

@@ -494,3 +494,25 @@ def test_a_service_built_from_a_dockerfile(
     assert cache.exec_run(["cat", "/greeting"]).output == b"built-here\n"
     assert cli(config, "down", env_id("built")).code == 0
     docker_client.images.remove("shop-cache:latest", force=True)
+
+
+def test_deploy_limits_apply_and_replicas_are_refused_on_one_host(
+    tmp_path: Path, state_dir: Path, docker_client: docker.DockerClient, sample_images: None
+) -> None:
+    compose = busybox_compose(tmp_path)
+    limited = "    deploy:\n      resources: {limits: {cpus: '0.5', memory: 64M}}\n    ports:"
+    compose.write_text(compose.read_text().replace("    ports:", limited, 1))
+    config = docker_config(tmp_path, compose)
+    up = cli(config, "up", "limited", "--runtime", "docker", "--json")
+    assert up.code == 0, up.stdout + up.stderr
+    host = docker_client.containers.get(f"stagetui-{env_id('limited')}-web").attrs["HostConfig"]
+    assert (host["Memory"], host["NanoCpus"]) == (64 * 1024**2, 500_000_000)
+    web = {s["name"]: s for s in cli(config, "show", env_id("limited"), "--json").json()["services"]}["web"]
+    assert web["memory_limit_bytes"] == 64 * 1024**2
+    assert cli(config, "down", env_id("limited")).code == 0
+
+    compose.write_text(compose.read_text().replace("    deploy:\n", "    deploy:\n      replicas: 2\n", 1))
+    refused = cli(config, "up", "replicated", "--runtime", "docker", "--json")
+    assert refused.code == 1
+    assert "services.web.deploy.replicas is 2" in refused.json()["status_detail"]
+    assert nothing_left(docker_client, env_id("replicated"))

@@ -724,7 +724,6 @@ def test_user_and_working_dir(tmp_path: Path) -> None:
         ("privileged: true", "services.web.privileged", "full access to the host"),
         ("cap_add: [NET_ADMIN]", "services.web.cap_add", "power over the host"),
         ("devices: [/dev/kvm]", "services.web.devices", "host devices"),
-        ("deploy: {replicas: 2}", "services.web.deploy", "'deploy' is not supported (yet)"),
         ("secrets: [token]", "services.web.secrets", "'secrets' is not supported (yet)"),
         ("configs: [c]", "services.web.configs", "'configs' is not supported (yet)"),
         ("extends: {service: base}", "services.web.extends", "'extends' is not supported (yet)"),
@@ -745,8 +744,8 @@ def test_service_key_refusals_list_the_supported_keys(
     error = _error(tmp_path, _base(web=web))
     _assert_error(error, tmp_path, WEB_LINE, location, fragment)
     assert error.message.endswith(
-        "supported here: build, command, depends_on, entrypoint, env_file, environment, healthcheck, image, "
-        "labels, networks, ports, stop_grace_period, user, volumes, working_dir"
+        "supported here: build, command, depends_on, deploy, entrypoint, env_file, environment, healthcheck, "
+        "image, labels, networks, ports, stop_grace_period, user, volumes, working_dir"
     )
 
 

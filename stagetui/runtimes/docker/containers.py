@@ -36,6 +36,8 @@ class ContainerRequest:
     working_dir: str | None = None
     user: str | None = None
     stop_timeout: int = 2
+    memory_limit: int | None = None
+    nano_cpus: int | None = None
 
 
 def healthcheck_request(check: Healthcheck | None) -> dict[str, Any]:
@@ -113,6 +115,8 @@ def container_request(
         working_dir=spec.working_dir,
         user=spec.user,
         stop_timeout=max(1, round(grace)),
+        memory_limit=spec.deploy.memory_limit,
+        nano_cpus=round(spec.deploy.cpu_limit * _NANOSECONDS) if spec.deploy.cpu_limit else None,
     )
 
 
@@ -126,6 +130,8 @@ def create_container(client: docker.DockerClient, request: ContainerRequest) -> 
         # An init process reaps children and forwards SIGTERM, so images whose PID 1 ignores it (busybox
         # sh) still stop at once instead of waiting out the grace period.
         init=True,
+        mem_limit=request.memory_limit,
+        nano_cpus=request.nano_cpus,
     )
     created = api.create_container(
         request.image,

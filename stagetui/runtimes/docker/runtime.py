@@ -102,9 +102,16 @@ class DockerRuntime(Runtime):
         if self._project is None:
             path = self.settings.compose or packaged_compose()
             try:
-                self._project = load_compose(path, self.environ)
+                project = load_compose(path, self.environ)
             except ComposeError as error:
                 raise RuntimeOperationError(str(error)) from None
+            for spec in project.services.values():
+                if spec.deploy.replicas != 1:
+                    raise RuntimeOperationError(
+                        f"{path}: services.{spec.name}.deploy.replicas is {spec.deploy.replicas}: one Docker "
+                        "host runs each service once; replicas need an orchestrator"
+                    )
+            self._project = project
         return self._project
 
     def workspace(self, environment_id: str) -> Workspace:
