@@ -87,12 +87,14 @@ def run_pool_fill(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_pool_drain(args: argparse.Namespace, ctx: CliContext) -> int:
-    drained = asyncio.run(ctx.service.drain_pool())
+    drained, errors = asyncio.run(ctx.service.drain_pool())
     if ctx.json_output:
-        ctx.emit_json({"drained": [r.environment.id for r in drained]})
+        ctx.emit_json({"drained": [r.environment.id for r in drained], "errors": errors})
     else:
         ctx.show(f"drained {len(drained)} pooled environment(s)")
-    return exit_codes.OK
+        for error in errors:
+            ctx.err.print(f"[red]✗[/] {escape(error)}", highlight=False, soft_wrap=True)
+    return exit_codes.FAILED if errors else exit_codes.OK
 
 
 def refill_in_background(ctx: CliContext) -> Path:

@@ -115,6 +115,11 @@ class RuntimeOperationError(Exception):
     """A runtime operation failed; the message says what and where."""
 
 
+class EnvironmentExistsError(RuntimeOperationError):
+    """The runtime holds resources of this environment already (a teammate's, or an earlier run's): they
+    are not this run's to remove."""
+
+
 class Runtime(ABC):
     name: str
 

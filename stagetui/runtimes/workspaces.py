@@ -9,7 +9,11 @@ from pathlib import Path
 
 from stagetui.domain.ids import is_valid_id
 from stagetui.domain.models import Environment
-from stagetui.runtimes.base import RuntimeOperationError, Workspace, environment_labels
+from stagetui.runtimes.base import (
+    RuntimeOperationError,
+    Workspace,
+    environment_labels,
+)
 from stagetui.store.atomic import atomic_write_text
 
 LABELS_FILE = "labels.json"

@@ -135,7 +135,7 @@ class StagetuiService:
     async def fill_pool(self, on_start: Callable[[int], None] | None = None) -> pool.FillResult:
         return await pool.fill(self.core, on_start)
 
-    async def drain_pool(self) -> list[teardown.TeardownResult]:
+    async def drain_pool(self) -> tuple[list[teardown.TeardownResult], list[str]]:
         return await pool.drain(self.core)
 
     async def down(self, reference: str) -> teardown.TeardownResult:

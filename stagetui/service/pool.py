@@ -10,6 +10,7 @@ a claimed environment's provision_seconds is how long the pool took to build it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 import uuid
@@ -73,11 +74,12 @@ def pool_status(core: ServiceCore, views: list[EnvironmentView] | None = None) -
     settings = core.config.runtimes.docker.warm_pool
     key = definition_key(core)
     status = PoolStatus(settings.size, key, settings.strategy)
+    now = core.clock()
     for view in reconcile(core) if views is None else views:
         env = view.environment
-        if not is_waiting(env) or env.runtime != POOL_RUNTIME:
-            continue
-        if env.labels.get(POOL_LABEL) != key or env.strategy is not settings.strategy:
+        if not is_waiting(env) or env.runtime != POOL_RUNTIME or view.unreachable is not None:
+            continue  # an engine that does not answer says nothing about its environments' health
+        if env.labels.get(POOL_LABEL) != key or env.strategy is not settings.strategy or env.is_expired(now):
             status.stale.append(view)
         elif view.status in BUSY:
             status.building.append(view)
@@ -138,43 +140,66 @@ class FillResult:
 
 async def fill(core: ServiceCore, on_start: Callable[[int], None] | None = None) -> FillResult:
     """Drain stale pooled environments and provision the missing ones, in parallel up to the
-    orchestrator's limit. One filler at a time: a second returns at once with busy=True."""
+    orchestrator's limit, until none is missing (claims made meanwhile count). One filler at a time: a
+    second returns at once with busy=True."""
     lock = StateLock(core.paths.locks / "warm-pool.lock", timeout=0)
     try:
-        with lock.hold():
-            status = pool_status(core)
-            drained = [
-                await tear_down(core, v.environment.id, reason="stale in the warm pool") for v in status.stale
-            ]
-            settings = core.config.runtimes.docker.warm_pool
-            requests = [
-                provisioning.UpRequest(
-                    f"{POOL_BRANCH_PREFIX}{uuid.uuid4().hex[:8]}",
-                    settings.strategy,
-                    POOL_RUNTIME,
-                    settings.ttl,
-                    labels={POOL_LABEL: status.key},
-                )
-                for _ in range(status.missing)
-            ]
-            if on_start:
-                on_start(len(requests))
-            built = await asyncio.gather(*(provisioning.provision(core, r) for r in requests))
-            return FillResult(list(built), drained)
+        lock.acquire()
     except StoreLockTimeout:
         return FillResult(busy=True)
+    try:
+        built: list[provisioning.UpResult] = []
+        drained: list[TeardownResult] = []
+        for _round in range(3):  # claims during a fill open new gaps; a few rounds close them
+            status = pool_status(core)
+            for view in status.stale:
+                # Claimed meanwhile, or a teardown that failed (gc retries it): the fill goes on.
+                with contextlib.suppress(ConflictError, OperationFailedError):
+                    drained.append(
+                        await tear_down(
+                            core, view.environment.id, reason="stale in the warm pool", only_if=is_waiting
+                        )
+                    )
+            requests = [_pool_request(core, status.key) for _ in range(status.missing)]
+            if not requests:
+                break
+            if on_start:
+                on_start(len(requests))
+            results = await asyncio.gather(*(provisioning.provision(core, r) for r in requests))
+            built += results
+            if not all(r.ok for r in results):
+                break  # a build that fails would fail again: report it rather than loop
+        return FillResult(built, drained)
+    finally:
+        lock.release()
 
 
-async def drain(core: ServiceCore) -> list[TeardownResult]:
-    """Tear down every environment waiting in the pool (claimed ones belong to their branches now)."""
+def _pool_request(core: ServiceCore, key: str) -> provisioning.UpRequest:
+    settings = core.config.runtimes.docker.warm_pool
+    return provisioning.UpRequest(
+        f"{POOL_BRANCH_PREFIX}{uuid.uuid4().hex[:8]}",
+        settings.strategy,
+        POOL_RUNTIME,
+        settings.ttl,
+        labels={POOL_LABEL: key},
+    )
+
+
+async def drain(core: ServiceCore) -> tuple[list[TeardownResult], list[str]]:
+    """Tear down every environment waiting in the pool (claimed ones belong to their branches now);
+    returns what was drained and what could not be, and goes on past failures."""
     waiting = [v for v in reconcile(core) if is_waiting(v.environment) and v.status not in BUSY]
-    results = []
+    results, errors = [], []
     for view in waiting:
         try:
-            results.append(await tear_down(core, view.environment.id, reason="warm pool drained"))
+            results.append(
+                await tear_down(core, view.environment.id, reason="warm pool drained", only_if=is_waiting)
+            )
         except ConflictError:
-            continue  # being torn down or claimed right now
-    return results
+            continue  # claimed or being torn down right now
+        except OperationFailedError as error:
+            errors.append(str(error))
+    return results, errors
 
 
 def without_waiting(views: list[EnvironmentView]) -> list[EnvironmentView]:

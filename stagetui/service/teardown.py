@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stagetui.data.engine import DataLocation
 from stagetui.domain.models import Environment, EnvironmentStatus, StepOutcome, StepPhase, StepRecord
@@ -25,7 +26,15 @@ class TeardownResult:
     seconds: float
 
 
-async def tear_down(core: ServiceCore, reference: str, *, reason: str = "requested") -> TeardownResult:
+async def tear_down(
+    core: ServiceCore,
+    reference: str,
+    *,
+    reason: str = "requested",
+    only_if: Callable[[Environment], bool] | None = None,
+) -> TeardownResult:
+    """`only_if` is checked on the record under the store lock, right before the teardown starts (the warm
+    pool drains only environments still waiting, never one claimed a moment ago)."""
     view = resolve(core, reference)
     if view.status in BUSY:
         # reconcile() already turned busy records of dead processes into INTERRUPTED: this one is alive.
@@ -34,17 +43,34 @@ async def tear_down(core: ServiceCore, reference: str, *, reason: str = "request
             f"{env.id} is {view.status.value} by process {env.owner_pid} on {env.owner_host}; "
             "wait for it, or interrupt that process (it rolls back)"
         )
-    return await _destroy(core, view, reason)
+    return await _destroy(core, view, reason, only_if)
 
 
-async def _destroy(core: ServiceCore, view: EnvironmentView, reason: str) -> TeardownResult:
+async def _destroy(
+    core: ServiceCore,
+    view: EnvironmentView,
+    reason: str,
+    only_if: Callable[[Environment], bool] | None = None,
+) -> TeardownResult:
     env = view.environment
     runtime = core.runtime(env.runtime)
     started = core.clock()
     if view.recorded:
-        env.status, env.owner_pid, env.owner_host = EnvironmentStatus.TEARING_DOWN, os.getpid(), core.hostname
-        env.updated_at = started
-        core.store.save_environment(env)
+        with core.store.transaction():
+            # Decided on a view read earlier: if the record changed since (a claim from the warm pool, a
+            # new ttl, another teardown), that decision no longer holds.
+            current = core.store.environment(env.uid)
+            if current is None or current.updated_at != env.updated_at or current.status != env.status:
+                raise ConflictError(f"{env.id} changed while this was deciding to tear it down; try again")
+            if only_if is not None and not only_if(current):
+                raise ConflictError(f"{env.id} is no longer what this teardown was for ({reason})")
+            env.status, env.owner_pid, env.owner_host = (
+                EnvironmentStatus.TEARING_DOWN,
+                os.getpid(),
+                core.hostname,
+            )
+            env.updated_at = started
+            core.store.save_environment(env)
         core.events.emit(EnvironmentChanged(env.id, env.uid, started, env))
     try:
         # Shielded: once started, a teardown finishes even if the caller is interrupted.
@@ -96,6 +122,12 @@ class GcAction:
     error: str = ""
 
 
+def leftover_grace(core: ServiceCore) -> timedelta:
+    """How old resources without a record must be before gc takes them for leftovers: long enough for
+    any provisioning run to have finished or failed (every step has step_timeout)."""
+    return core.config.orchestrator.step_timeout * 2
+
+
 def _gc_reason(core: ServiceCore, view: EnvironmentView) -> str | None:
     env, now = view.environment, core.clock()
     if view.status in BUSY:
@@ -106,7 +138,8 @@ def _gc_reason(core: ServiceCore, view: EnvironmentView) -> str | None:
         return "expired"
     if view.status is EnvironmentStatus.INTERRUPTED:
         return "interrupted"
-    if not view.recorded and not view.running:
+    if not view.recorded and not view.running and now - env.created_at > leftover_grace(core):
+        # Younger ones may be a teammate's environment still being made (an RDS restore takes minutes).
         return "leftover without a live record"
     if view.recorded and not view.resources:
         return "vanished from its runtime"
@@ -130,7 +163,7 @@ async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[G
         try:
             result = await _destroy(core, view, f"gc: {reason}")
             actions.append(GcAction(view.environment.id, reason, result.removed))
-        except OperationFailedError as error:
+        except (OperationFailedError, ConflictError) as error:
             actions.append(GcAction(view.environment.id, reason, error=str(error)))
     if not dry_run:
         for store in (core.golden, core.full_golden):

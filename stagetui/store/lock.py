@@ -38,6 +38,24 @@ class StateLock:
                 if self._depth == 0:
                     self._release_file_lock()
 
+    def acquire(self) -> None:
+        """Hold the lock until release() (for holders that cannot use a with block); StoreLockTimeout
+        when another process holds it past the timeout."""
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                self._acquire_file_lock()
+            self._depth += 1
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._release_file_lock()
+        self._thread_lock.release()
+
     def _acquire_file_lock(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -72,7 +72,9 @@ class SnapshotStrategy(ProvisioningStrategy):
         if runtime == "aws":
             from stagetui.strategies.snapshot_aws import aws_snapshot_plan
 
-            return aws_snapshot_plan(settings.runtimes.aws.production)
+            return aws_snapshot_plan(
+                settings.runtimes.aws.production, bool(settings.drift.production_sources)
+            )
         return Plan(
             (
                 Step("prepare_production", steps.prepare_production),

@@ -87,25 +87,31 @@ async def copy_seed(ctx: ProvisionContext) -> StepResult:
 
 def environment_values(
     tree: dict[str, object], secret_keys: frozenset[str], environment_id: str, patterns: list[str]
-) -> tuple[dict[str, str], set[str]]:
-    """Production's parameters (the `ssm` namespace) as the environment's: dotted keys, and every secret
-    (a SecureString, or a key that looks secret) replaced by a value of the environment's own."""
+) -> tuple[dict[str, str], set[str], set[str]]:
+    """Production's parameters (the `ssm` namespace) as the environment's: dotted keys, every secret (a
+    SecureString, or a key that looks secret) replaced by a value of the environment's own, and the keys
+    that were StringLists (written back as such, so drift compares like with like)."""
     values: dict[str, str] = {}
     secure: set[str] = set()
+    lists: set[str] = set()
 
     def walk(node: object, path: str) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 walk(value, f"{path}.{key}" if path else str(key))
             return
-        if f"ssm.{path}" in secret_keys or is_secret_key(path, patterns):
+        # Keys in the drift config's secret patterns are full dotted keys: the namespace is part of them.
+        if f"ssm.{path}" in secret_keys or is_secret_key(f"ssm.{path}", patterns):
             secure.add(path)
             values[path] = environment_secret(environment_id, path)
+        elif isinstance(node, list):
+            lists.add(path)
+            values[path] = ",".join(map(str, node))
         else:
-            values[path] = ",".join(map(str, node)) if isinstance(node, list) else str(node)
+            values[path] = str(node)
 
     walk(tree.get("ssm", {}), "")
-    return values, secure
+    return values, secure, lists
 
 
 async def apply_config(ctx: ProvisionContext) -> StepResult:
@@ -120,8 +126,8 @@ async def apply_config(ctx: ProvisionContext) -> StepResult:
         source = SsmSource(production_path, client=runtime.clients.ssm)
         loaded = source.load()
         patterns = list(ctx.settings.drift.secret_patterns)
-        values, secure = environment_values(loaded.tree, loaded.secret_keys, ctx.env.id, patterns)
-        path, written = runtime.write_config(ctx.env, values, secure)
+        values, secure, lists = environment_values(loaded.tree, loaded.secret_keys, ctx.env.id, patterns)
+        path, written = runtime.write_config(ctx.env, values, secure, lists)
         ctx.ws.config_file.write_text(json.dumps({"ssm": values}, indent=2, sort_keys=True), encoding="utf-8")
         return path, written, len(secure)
 
@@ -144,8 +150,9 @@ async def estimate_cost(ctx: ProvisionContext) -> StepResult:
     return StepResult(summary)
 
 
-def aws_snapshot_plan(production: AwsProductionConfig) -> Plan[ProvisionContext]:
-    """The parts the configured production has, each restored in its own step, in parallel."""
+def aws_snapshot_plan(production: AwsProductionConfig, drift_sources: bool = False) -> Plan[ProvisionContext]:
+    """The parts the configured production has, each restored in its own step, in parallel. Drift is
+    checked when there is a production config to compare with (its SSM path, or configured sources)."""
     after_set = ("ensure_snapshot_set", "provision_runtime")
     parts: list[Step[ProvisionContext]] = []
     if production.rds_instance or production.rds_cluster:
@@ -165,6 +172,10 @@ def aws_snapshot_plan(production: AwsProductionConfig) -> Plan[ProvisionContext]
             Step("start_services", steps.start_services, ready),
             Step("health_check", steps.health_check, ("start_services",)),
             Step("estimate_cost", estimate_cost, ("health_check",)),
-            Step("check_drift", steps.check_drift, ("health_check",)),
+            *(
+                (Step("check_drift", steps.check_drift, ("health_check",)),)
+                if production.ssm_path or drift_sources
+                else ()
+            ),
         )
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from stagetui.data.production import ensure_production
 from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.plans import StepResult
+from stagetui.runtimes.base import EnvironmentExistsError
 from stagetui.strategies.provision import ProvisionContext
 from stagetui.strategies.rule_coverage import check_rules_cover
 
@@ -46,8 +47,18 @@ def set_as_of(ctx: ProvisionContext, read_at: datetime | None, newest_change: da
 
 async def provision_runtime(ctx: ProvisionContext) -> StepResult:
     # Registered before the work: if this step is cancelled half way, whatever it made is still undone.
-    ctx.rollback.push(f"destroy {ctx.env.id} on {ctx.runtime.name}", lambda: ctx.runtime.destroy(ctx.env.id))
-    workspace = await ctx.blocking(ctx.runtime.create_workspace, ctx.env)
+    # Not when the runtime refused because the environment exists already: that is not this run's.
+    refused = False
+
+    def undo() -> object:
+        return [] if refused else ctx.runtime.destroy(ctx.env.id)
+
+    ctx.rollback.push(f"destroy {ctx.env.id} on {ctx.runtime.name}", undo)
+    try:
+        workspace = await ctx.blocking(ctx.runtime.create_workspace, ctx.env)
+    except EnvironmentExistsError:
+        refused = True
+        raise
     ctx.workspace = workspace
     return StepResult(f"workspace {workspace.root.name} on {ctx.runtime.name}")
 

@@ -79,7 +79,11 @@ class StagetuiApp(App[None]):
             self.notify(str(error), title=f"not launched: {request.branch}", severity="error", timeout=10)
             return
         env = result.environment
-        if result.ok:
+        if result.claimed:
+            took = format_duration(env.claim_seconds)
+            self.notify(f"{env.id} claimed in {took}\n{env.endpoint}", title="from the warm pool", timeout=4)
+            self.engine.submit(self.backend.fill_pool())  # refill behind the claim, on the engine loop
+        elif result.ok:
             took = format_duration(env.provision_seconds)
             self.notify(f"{env.id} ready in {took}\n{env.endpoint}", title="environment ready", timeout=4)
         else:

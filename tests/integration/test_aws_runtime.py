@@ -25,6 +25,7 @@ PRODUCTION_PARAMETERS = {
     "/prod/shop/db/host": ("db.shop.internal", "String"),
     "/prod/shop/db/password": ("prod-password-5f1e", "SecureString"),
     "/prod/shop/features/checkout": ("v2", "String"),
+    "/prod/shop/regions": ("eu-west-1,us-east-1", "StringList"),
 }
 
 
@@ -136,6 +137,10 @@ def test_a_snapshot_environment_on_aws_from_set_to_teardown(
         )["Parameters"]
     }
     assert own[f"/stagetui/{env['id']}/db/host"]["Value"] == "db.shop.internal"
+    # The restored database has a master password of its own, kept apart from its config.
+    master = ssm.get_parameter(Name=f"/stagetui/credentials/{env['id']}/master_password", WithDecryption=True)
+    assert master["Parameter"]["Type"] == "SecureString"
+    assert master["Parameter"]["Value"] not in ("prod-master-password", "")
     password = own[f"/stagetui/{env['id']}/db/password"]
     assert password["Type"] == "SecureString" and password["Value"] != "prod-password-5f1e"
 

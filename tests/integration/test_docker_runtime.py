@@ -221,7 +221,12 @@ def test_resources_without_a_record_are_found_and_collected(
             store_file.unlink()
     listed = cli(busybox_config, "ls", "--json").json()
     assert [(e["id"], e["recorded"], e["branch"]) for e in listed] == [(orphan, False, "orphaned")]
-    gc = cli(busybox_config, "gc", "--json")
+    # Young, it may be a teammate's environment still being made: gc leaves it alone for a while.
+    assert cli(busybox_config, "gc", "--json").json()["actions"] == []
+    impatient = busybox_config.with_name("impatient.yaml")  # a grace of 2 x step_timeout = 2s
+    impatient.write_text(busybox_config.read_text() + "orchestrator:\n  step_timeout: 1s\n")
+    time.sleep(2.1)
+    gc = cli(impatient, "gc", "--json")
     assert gc.code == 0 and gc.json()["actions"][0]["reason"] == "leftover without a live record"
     assert nothing_left(docker_client, orphan)
 

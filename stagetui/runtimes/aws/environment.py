@@ -241,8 +241,10 @@ def write_config(
     values: Mapping[str, str],
     secure: Collection[str],
     tags: Mapping[str, str],
+    lists: Collection[str] = (),
 ) -> int:
-    """Write each value to its parameter under `path` (a SecureString for keys in `secure`), replacing what
+    """Write each value to its parameter under `path` (a SecureString for keys in `secure`, a StringList for
+    keys in `lists`, so they read back as production's do), replacing what
     is there; returns how many were written. New parameters get `tags` as they are made (PutParameter takes
     no tags when it overwrites, so a replaced parameter is tagged after)."""
     from botocore.exceptions import ClientError
@@ -256,7 +258,7 @@ def write_config(
     aws = tag_list(aws_tags(tags))
     for key, value in values.items():
         name = parameter_name(path, key)
-        kind = "SecureString" if key in secure else "String"
+        kind = "SecureString" if key in secure else ("StringList" if key in lists else "String")
         with aws_errors(f"writing SSM parameter {name} ({kind})"):
             try:
                 clients.ssm.put_parameter(Name=name, Value=value, Type=kind, Tags=aws)

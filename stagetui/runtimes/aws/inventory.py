@@ -294,6 +294,9 @@ def find_environments(clients: AwsClients, seed_bucket: str | None) -> dict[str,
         if has_database:
             status = database_status(clients, env)
             running = status is not None and status[0] == "available"
+            only_database = all(r.service == "rds" for r in resources) and env not in seeds
+            if status is not None and status[0] == "deleting" and only_database:
+                continue  # torn down already; RDS takes minutes to finish deleting it
         else:
             running = bool(listed)
         found[env] = AwsEnvironment(env, tags, tuple(listed), running)

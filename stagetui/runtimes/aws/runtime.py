@@ -6,6 +6,7 @@ resources through the tagging API. A workspace directory keeps the rendered conf
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from stagetui.domain.service_status import ServiceStatus
 from stagetui.runtimes.aws import environment as resources
 from stagetui.runtimes.aws.cost import CostEstimate, actual_cost, environment_sizes, estimate_per_day
 from stagetui.runtimes.aws.errors import aws_errors
+from stagetui.runtimes.aws.inventory import aws_tags, owned_resources
 from stagetui.runtimes.aws.session import AwsClients
 from stagetui.runtimes.aws.snapshot_sets import (
     SnapshotSet,
@@ -26,8 +28,10 @@ from stagetui.runtimes.aws.snapshot_sets import (
     prune_snapshot_sets,
     take_snapshot_set,
 )
+from stagetui.runtimes.aws.tags import tag_list
 from stagetui.runtimes.base import (
     DiscoveredEnvironment,
+    EnvironmentExistsError,
     Progress,
     Runtime,
     RuntimeOperationError,
@@ -60,6 +64,13 @@ class AwsRuntime(Runtime):
         return workspace_under(self.root, environment_id)
 
     def create_workspace(self, env: Environment) -> Workspace:
+        existing = owned_resources(self.clients, env.id)
+        found = [*existing.instances, *existing.clusters, *existing.volumes, *existing.parameters]
+        if found:
+            raise EnvironmentExistsError(
+                f"{env.id} already has resources on AWS ({', '.join(found[:3])}): tear it down first "
+                f"(stagetui down {env.id}, or stagetui gc)"
+            )
         return create_workspace_directory(self.workspace(env.id), env)
 
     # -- snapshot sets -------------------------------------------------------------------------------------
@@ -95,16 +106,47 @@ class AwsRuntime(Runtime):
     # -- the parts of an environment, one plan step each ----------------------------------------------------
 
     def restore_database(self, env: Environment, snapshot_set: SnapshotSet, progress: Progress | None) -> str:
-        """The set's database restored for `env` (smaller instance class); returns its endpoint."""
+        """The set's database restored for `env` (smaller instance class), with a master password of its
+        own (a restore keeps the source's, which would be shared by every environment); returns its
+        endpoint."""
         tags = environment_labels(env)
         instance = snapshot_set.part("rds-instance")
-        if instance is not None:
-            return resources.restore_instance(self.clients, instance.snapshot, env.id, tags, progress)
         cluster = snapshot_set.part("rds-cluster")
-        if cluster is None:
+        if instance is not None:
+            endpoint = resources.restore_instance(self.clients, instance.snapshot, env.id, tags, progress)
+        elif cluster is not None:
+            engine = cluster.engine or "aurora-postgresql"
+            endpoint = resources.restore_cluster(
+                self.clients, cluster.snapshot, engine, env.id, tags, progress
+            )
+        else:
             raise RuntimeOperationError(f"snapshot set {snapshot_set.id} has no database")
-        engine = cluster.engine or "aurora-postgresql"
-        return resources.restore_cluster(self.clients, cluster.snapshot, engine, env.id, tags, progress)
+        self._own_master_password(env, cluster_database=instance is None)
+        return endpoint
+
+    def credentials_path(self, environment_id: str) -> str:
+        """Where the environment's master password is kept (outside its config path, so drift against
+        production's config does not see it)."""
+        return f"{self.settings.environment.ssm_prefix}credentials/{environment_id}/master_password"
+
+    def _own_master_password(self, env: Environment, cluster_database: bool) -> None:
+        password = secrets.token_urlsafe(24)
+        identifier = resources.database_identifier(env.id)
+        with aws_errors(f"giving the database of {env.id} a master password of its own"):
+            if cluster_database:
+                self.clients.rds.modify_db_cluster(
+                    DBClusterIdentifier=identifier, MasterUserPassword=password, ApplyImmediately=True
+                )
+            else:
+                self.clients.rds.modify_db_instance(
+                    DBInstanceIdentifier=identifier, MasterUserPassword=password, ApplyImmediately=True
+                )
+            self.clients.ssm.put_parameter(
+                Name=self.credentials_path(env.id),
+                Value=password,
+                Type="SecureString",
+                Tags=tag_list(aws_tags(environment_labels(env))),
+            )
 
     def create_volumes(
         self, env: Environment, snapshot_set: SnapshotSet, progress: Progress | None
@@ -125,10 +167,15 @@ class AwsRuntime(Runtime):
         return target, copied
 
     def write_config(
-        self, env: Environment, values: Mapping[str, str], secure: Collection[str]
+        self,
+        env: Environment,
+        values: Mapping[str, str],
+        secure: Collection[str],
+        lists: Collection[str] = (),
     ) -> tuple[str, int]:
         path = resources.config_path(self.settings, env.id)
-        written = resources.write_config(self.clients, path, values, secure, environment_labels(env))
+        tags = environment_labels(env)
+        written = resources.write_config(self.clients, path, values, secure, tags, lists)
         return path, written
 
     def estimate_cost(self, environment_id: str) -> CostEstimate:

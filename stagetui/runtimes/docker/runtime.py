@@ -30,6 +30,7 @@ from stagetui.domain.models import Environment
 from stagetui.domain.service_status import ServiceStatus
 from stagetui.runtimes.base import (
     DiscoveredEnvironment,
+    EnvironmentExistsError,
     Progress,
     Runtime,
     RuntimeOperationError,
@@ -60,6 +61,11 @@ START_FILE = "start.json"
 """Seconds from the start of the environment until each service was started, for the step's detail."""
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
 """Variables the runtime sets in the config service for itself (left out of live drift)."""
+
+
+def _up(container: ContainerEntry) -> bool:
+    """Running, or a one-shot job that finished well."""
+    return container.state == "running" or (container.state == "exited" and container.exit_code == 0)
 
 
 class DockerRuntime(Runtime):
@@ -134,7 +140,7 @@ class DockerRuntime(Runtime):
         with engine_errors(f"checking {env.id} on {self.address}"):
             left = list_inventory(self.client(), env.id)
         if left.names():
-            raise RuntimeOperationError(
+            raise EnvironmentExistsError(
                 f"{env.id} already has resources on the Docker engine ({', '.join(left.names()[:3])}): "
                 f"tear it down first (stagetui down {env.id}, or stagetui gc)"
             )
@@ -212,12 +218,11 @@ class DockerRuntime(Runtime):
 
     def is_running(self, environment_id: str) -> bool:
         try:
-            containers = list_inventory(self.client(), environment_id).services
+            with engine_errors(f"state of {environment_id}"):
+                containers = list_inventory(self.client(), environment_id).services
         except RuntimeOperationError:
             return False
-        return bool(containers) and all(
-            c.state == "running" or (c.state == "exited" and c.exit_code == 0) for c in containers
-        )
+        return bool(containers) and all(_up(c) for c in containers)
 
     def destroy(self, environment_id: str) -> list[str]:
         workspace = self.workspace(environment_id)
@@ -271,9 +276,7 @@ class DockerRuntime(Runtime):
             resources_ = inventory.names()
             if environment_id in workspaces:
                 resources_.append(f"directory {self.root / environment_id}")
-            running = bool(inventory.services) and all(
-                c.state == "running" or c.exit_code == 0 for c in inventory.services
-            )
+            running = bool(inventory.services) and all(_up(c) for c in inventory.services)
             found.append(DiscoveredEnvironment(environment_id, labels, running, tuple(resources_)))
         return found
 
@@ -281,22 +284,31 @@ class DockerRuntime(Runtime):
 
     def log_tail(self, environment_id: str, lines: int = 20) -> list[str]:
         try:
-            inventory = list_inventory(self.client(), environment_id)
-            return merged_tail(self.client(), inventory.services, lines)
+            with engine_errors(f"logs of {environment_id}"):
+                inventory = list_inventory(self.client(), environment_id)
+                return merged_tail(self.client(), inventory.services, lines)
         except RuntimeOperationError:
-            return []
+            return []  # a container removed meanwhile, or the engine gone: no tail to show
 
     def follow_logs(
         self, environment_id: str, service: str | None, stop: Callable[[], bool]
     ) -> Iterator[str]:
-        inventory = list_inventory(self.client(), environment_id)
-        containers = [c for c in inventory.services if service is None or c.service == service]
-        yield from follow_container_logs(self.client(), containers, stop)
+        with engine_errors(f"logs of {environment_id}"):
+            inventory = list_inventory(self.client(), environment_id)
+            containers = [c for c in inventory.services if service is None or c.service == service]
+            streams = follow_container_logs(self.client(), containers, stop)
+        while True:
+            with engine_errors(f"logs of {environment_id}"):
+                line = next(streams, None)
+            if line is None:
+                return
+            yield line
 
     def service_status(self, environment_id: str) -> list[ServiceStatus]:
         try:
-            inventory = list_inventory(self.client(), environment_id)
-            return service_statuses(self.client(), inventory.services)
+            with engine_errors(f"services of {environment_id}"):
+                inventory = list_inventory(self.client(), environment_id)
+                return service_statuses(self.client(), inventory.services)
         except RuntimeOperationError:
             return []
 
@@ -304,9 +316,9 @@ class DockerRuntime(Runtime):
         try:
             service = self.project().config_service
             client = self.client()
-            container = next(
-                (c for c in list_inventory(client, environment_id).services if c.service == service), None
-            )
+            with engine_errors(f"containers of {environment_id}"):
+                listed = list_inventory(client, environment_id).services
+            container = next((c for c in listed if c.service == service), None)
             if container is None or container.state != "running":
                 return None
             with engine_errors(f"reading the environment of {environment_id}"):
@@ -381,6 +393,11 @@ class DockerRuntime(Runtime):
             naming.CREATED_LABEL: datetime.now(UTC).isoformat(),
         }
         with StateLock(self.root / ".locks" / f"{name}.lock", timeout=600).hold():
+            # A loader left by a fill that was cut short keeps the volume in use: it goes first.
+            for leftover in client.api.containers(
+                all=True, filters={"volume": name, "label": naming.SEED_LABEL}
+            ):
+                client.api.remove_container(leftover["Id"], force=True)
             present = client.api.volumes(filters={"name": name}).get("Volumes") or []
             if any(v["Name"] == name for v in present):
                 if is_complete(client, name, image, labels):
@@ -401,15 +418,31 @@ class DockerRuntime(Runtime):
 
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Seed volumes no container mounts any more (their snapshot was replaced, or every environment
-        using them is gone)."""
+        using them is gone), except those an environment being made here is about to mount."""
         client = self.client()
+        wanted = {naming.seed_volume_name(i) for i in self._identities_in_use()}
+        removed = []
         with engine_errors(f"listing seed volumes on {self.address}"):
             unused = client.api.volumes(filters={"label": naming.SEED_LABEL, "dangling": True}).get("Volumes")
-            names = sorted(v["Name"] for v in unused or [])
-            for name in names if not dry_run else []:
-                with contextlib.suppress(docker.errors.NotFound):
-                    client.api.remove_volume(name)
-        return [f"volume {name}" for name in names]
+            for name in sorted(v["Name"] for v in unused or []):
+                if name in wanted:
+                    continue
+                if not dry_run:
+                    # Under the seed's lock, so a fill in progress is not removed under it; a volume filled
+                    # for an environment about to mount it is in `wanted` (its workspace names the data).
+                    lock = StateLock(self.root / ".locks" / f"{name}.lock", timeout=600)
+                    with lock.hold(), contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                        client.api.remove_volume(name)
+                removed.append(f"volume {name}")
+        return removed
+
+    def _identities_in_use(self) -> set[str]:
+        identities = set()
+        for environment_id in workspace_labels(self.root):
+            identity = self._data_identity(self.workspace(environment_id))
+            if identity is not None:
+                identities.add(identity)
+        return identities
 
     def _endpoint(self, client: docker.DockerClient, environment_id: str, project: ComposeProject) -> str:
         endpoint = project.stagetui.endpoint
@@ -420,7 +453,14 @@ class DockerRuntime(Runtime):
         if not bindings:
             raise RuntimeOperationError(f"{endpoint.service} does not publish port {endpoint.port} ({name})")
         host_ip, host_port = bindings[0].get("HostIp") or "127.0.0.1", bindings[0]["HostPort"]
-        engine_host = urlsplit(self.address).hostname if self.address.startswith(("tcp:", "http")) else None
+        remote = self.address.startswith(("tcp:", "http", "ssh:"))
+        engine_host = urlsplit(self.address).hostname if remote else None
+        if engine_host and (host_ip.startswith("127.") or host_ip == "::1"):
+            raise RuntimeOperationError(
+                f"{endpoint.service} publishes port {endpoint.port} on {host_ip} of the remote engine "
+                f"{engine_host}, which nothing here can reach: publish it on 0.0.0.0 or the engine's address "
+                "in the compose file's ports"
+            )
         host = engine_host or ("127.0.0.1" if host_ip in {"0.0.0.0", "::", ""} else host_ip)
         return f"http://{host}:{host_port}"
 
