@@ -8,6 +8,7 @@ by two modules would be started twice.
 from tests.integration.docker_engine import docker_client, sample_images
 from tests.integration.moto_server import aws_endpoint, moto_server
 from tests.integration.postgres_server import pg_production, postgres_server, sample_sqlite
+from tests.integration.swarm_cluster import swarm_cluster
 
 __all__ = [
     "aws_endpoint",
@@ -17,4 +18,5 @@ __all__ = [
     "postgres_server",
     "sample_images",
     "sample_sqlite",
+    "swarm_cluster",
 ]

@@ -59,7 +59,6 @@ NETNS_DIR = Path("/run/netns")
 MANAGER = "manager"
 WORKER = "worker"
 NODE_READY_TIMEOUT = 60.0
-LEAVE_TIMEOUT = 30.0
 TASKS_GONE_TIMEOUT = 20.0
 VETH = "stg0"  # created directly inside the namespaces, so the name cannot clash with the host's links
 
@@ -184,6 +183,12 @@ class NodeDaemon(Dockerd):
         pass
 
 
+_FETCH = """
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as response:
+    sys.stdout.write(response.read().decode())
+"""
+
 # --- the cluster ------------------------------------------------------------------------------------------
 
 
@@ -222,24 +227,31 @@ class SwarmCluster:
             raise RuntimeError(f"loading {name} into the worker gave {loaded}")
 
     def run_in(self, node: str, *command: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-        """Run a host command inside a node's network namespace: published ports and the nodes' addresses
-        are only reachable from there, e.g. run_in("worker", "busybox", "wget", "-q", "-O", "-", URL)."""
+        """Run a host command inside a node's network namespace: the nodes' addresses, hence the ports
+        published on them, are only reachable from there (the root namespace has no route to them)."""
         return _run(_tool("nsenter"), f"--net={NETNS_DIR / self.namespaces[node]}", *command, timeout=timeout)
+
+    def fetch(self, node: str, url: str, timeout: float = 10.0) -> str:
+        """GET url from inside a node's network namespace; the body, or RuntimeError saying what failed.
+        With this interpreter: the host's static busybox crashes in wget (glibc's resolver, statically)."""
+        result = self.run_in(node, sys.executable, "-c", _FETCH, url, str(timeout), timeout=timeout + 10)
+        if result.returncode != 0:
+            raise RuntimeError(f"GET {url} from the {node}'s namespace failed: {result.stderr.strip()}")
+        return result.stdout
 
 
 def _used_networks() -> list[ipaddress.IPv4Network]:
-    """Networks the root namespace has addresses or routes in (JSON output: no parsing of ip's text)."""
-    used: list[ipaddress.IPv4Network] = []
+    """Networks the root namespace has addresses or routes in (ip's JSON output: no parsing of its text)."""
+    texts: list[str] = []
     for command in (("ip", "-j", "-4", "addr"), ("ip", "-j", "-4", "route", "show", "table", "all")):
-        result = _run(*command)
         with contextlib.suppress(ValueError):
-            for entry in json.loads(result.stdout or "[]"):
-                for text in [f"{a['local']}/{a['prefixlen']}" for a in entry.get("addr_info", [])] + [
-                    entry.get("dst", "")
-                ]:
-                    with contextlib.suppress(ValueError):
-                        if text and text != "default":
-                            used.append(ipaddress.IPv4Network(text, strict=False))
+            for entry in json.loads(_run(*command).stdout or "[]"):
+                texts += [f"{a['local']}/{a['prefixlen']}" for a in entry.get("addr_info", [])]
+                texts.append(entry.get("dst", ""))
+    used: list[ipaddress.IPv4Network] = []
+    for text in texts:
+        with contextlib.suppress(ValueError):
+            used.append(ipaddress.IPv4Network(text, strict=False))  # "default", "" and the like are skipped
     return used
 
 
@@ -305,10 +317,6 @@ def leftovers_of(tag: str, directory: Path | None) -> list[str]:
         if directory.exists():
             found.append(f"directory {directory}")
     return found
-
-
-class _Terminated(BaseException):
-    """SIGTERM turned into an exception, so that pytest unwinds and tears the cluster down."""
 
 
 @contextlib.contextmanager
@@ -573,9 +581,12 @@ def skip_or_fail(reason: str) -> NoReturn:
 @pytest.fixture(scope="session")
 def swarm_cluster() -> Iterator[SwarmCluster]:
     """A two-node swarm (manager and worker) with both sample images on both nodes, for the session."""
+    reason: str | None = None
     try:
         with running_swarm() as cluster:
             log("ready in " + ", ".join(f"{k} {v:.1f} s" for k, v in cluster.timings.items()))
             yield cluster
     except (SwarmUnavailable, DockerdUnavailable) as error:
-        skip_or_fail(str(error))
+        reason = str(error)
+    if reason is not None:  # outside the except: the skip or failure is the whole story, not a chain
+        skip_or_fail(reason)

@@ -4,6 +4,7 @@ setup fails half way."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -26,12 +27,11 @@ from tests.integration.swarm_cluster import (
     leftovers_of,
     running_swarm,
     skip_or_fail,
-    swarm_cluster,
 )
+from tests.with_dockerd import DockerdUnavailable
 
 pytestmark = pytest.mark.integration
 
-__all__ = ["swarm_cluster"]  # the session fixture, imported so pytest finds it here
 
 LABEL = "stagetui.swarm-test"
 WEB_PORT = 8080
@@ -136,7 +136,9 @@ def test_replicas_spread_over_both_nodes_and_reach_each_other_by_name(swarm: Swa
         name=web_name,
         hostname="{{.Node.Hostname}}",
         networks=[network],
-        endpoint_spec=EndpointSpec(mode="dnsrr"),  # no IPVS here: no virtual IP, DNS answers the tasks
+        # No IPVS here, so no virtual IP nor routing mesh: DNS answers with the tasks, and a published port
+        # is bound on the node its task runs on.
+        endpoint_spec=EndpointSpec(mode="dnsrr", ports={WEB_PORT: (WEB_PORT, "tcp", "host")}),
         mode=ServiceMode("replicated", replicas=2),
         maxreplicas=1,
         init=True,  # busybox as PID 1 ignores SIGTERM: removal would wait out the grace period
@@ -167,6 +169,10 @@ def test_replicas_spread_over_both_nodes_and_reach_each_other_by_name(swarm: Swa
     # The same through the worker's own engine: the client's container is there.
     (container,) = swarm.worker.containers.list(filters={"label": f"com.docker.swarm.service.id={client.id}"})
     assert MANAGER in container.logs().decode().split()
+
+    # The published port, on each node's address, seen from the other node's namespace.
+    for here, there in ((MANAGER, WORKER), (WORKER, MANAGER)):
+        assert swarm.fetch(here, f"http://{swarm.addresses[there]}:{WEB_PORT}/node").strip() == there
 
 
 def test_draining_the_worker_moves_its_task_to_the_manager(swarm: SwarmCluster) -> None:
@@ -202,6 +208,18 @@ def test_draining_the_worker_moves_its_task_to_the_manager(swarm: SwarmCluster) 
 # --- the cluster's own lifecycle: setup and teardown leave nothing behind ---------------------------------
 
 
+@contextlib.contextmanager
+def swarm_or_skip() -> Iterator[None]:
+    """These tests make their own cluster: they skip (or fail) like the fixture when the machine cannot."""
+    reason: str | None = None
+    try:
+        yield
+    except (SwarmUnavailable, DockerdUnavailable) as error:
+        reason = str(error)
+    if reason is not None:
+        skip_or_fail(reason)
+
+
 def assert_nothing_left(tag: str, directories: list[Path]) -> None:
     assert leftovers_of(tag, None) == []
     for directory in directories:
@@ -210,14 +228,11 @@ def assert_nothing_left(tag: str, directories: list[Path]) -> None:
 
 def test_a_cluster_leaves_nothing_behind() -> None:
     tag = secrets.token_hex(3)
-    try:
-        with running_swarm(images=(), tag=tag) as cluster:
-            directory = cluster.directory
-            assert set(cluster.node_ids) == {MANAGER, WORKER}
-            assert cluster.run_in(WORKER, "ip", "-o", "addr").stdout.count(cluster.addresses[WORKER]) == 1
-            assert directory.is_dir()
-    except SwarmUnavailable as error:
-        skip_or_fail(str(error))
+    with swarm_or_skip(), running_swarm(images=(), tag=tag) as cluster:
+        directory = cluster.directory
+        assert set(cluster.node_ids) == {MANAGER, WORKER}
+        assert cluster.run_in(WORKER, "ip", "-o", "addr").stdout.count(cluster.addresses[WORKER]) == 1
+        assert directory.is_dir()
     assert_nothing_left(tag, [directory])
     assert "teardown" in cluster.timings
 
@@ -230,9 +245,10 @@ def test_a_setup_failing_half_way_leaves_nothing_behind(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(docker.models.swarm.Swarm, "join", refuse)
     tag = secrets.token_hex(3)
-    try:
-        with pytest.raises(docker.errors.APIError, match="by the test"), running_swarm(images=(), tag=tag):
-            pass
-    except SwarmUnavailable as error:
-        skip_or_fail(str(error))
+    with (
+        swarm_or_skip(),
+        pytest.raises(docker.errors.APIError, match="by the test"),
+        running_swarm(images=(), tag=tag),
+    ):
+        pass
     assert_nothing_left(tag, sorted(Path("/tmp").glob(f"stgsw-{tag}.*")))
