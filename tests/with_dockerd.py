@@ -194,9 +194,14 @@ class Dockerd:
             "--iptables=false",
             "--ip-forward=false",
         ]
+        self.spawn(command, "dockerd")
+
+    def spawn(self, command: list[str], what: str) -> None:
+        """Start `command` (a dockerd, perhaps behind nsenter) and wait until its socket answers."""
         # containerd, runc and docker-proxy live in sbin on Debian; a non-login root PATH may lack it.
         env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":" + SBIN_PATH}
         env.pop("DOCKER_HOST", None)
+        self.directory.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("wb") as log_output:
             # Its own session: a Ctrl-C at the terminal must not stop it before its containers are removed.
             self.process = subprocess.Popen(
@@ -211,15 +216,15 @@ class Dockerd:
         while not engine_answers(self.docker_host):
             if self.process.poll() is not None:
                 raise DockerdUnavailable(
-                    f"dockerd exited with code {self.process.returncode} while starting; its log:\n"
+                    f"{what} exited with code {self.process.returncode} while starting; its log:\n"
                     + self.log_tail()
                 )
             if time.monotonic() > deadline:
                 raise DockerdUnavailable(
-                    f"dockerd did not answer on {self.socket_path} within {READY_TIMEOUT:g} s "
+                    f"{what} did not answer on {self.socket_path} within {READY_TIMEOUT:g} s "
                     f"(STAGETUI_DOCKERD_TIMEOUT); its log:\n{self.log_tail()}"
                 )
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     def _remember_bridges(self) -> None:
         """The bridges our daemon's networks use, asked while it still answers: only those that also did not

@@ -44,12 +44,10 @@ import pytest
 
 from stagetui.runtimes.docker.images import SAMPLE_IMAGES, ImageBuildError, ensure_sample_image
 from tests.with_dockerd import (
-    READY_TIMEOUT,
     SBIN_PATH,
     Dockerd,
     DockerdUnavailable,
     cleanup_shielded,
-    engine_answers,
     mounts_under,
     processes_mentioning,
 )
@@ -150,31 +148,7 @@ class NodeDaemon(Dockerd):
             "--iptables=false",
             "--ip-forward=false",
         ]
-        env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":" + SBIN_PATH}
-        env.pop("DOCKER_HOST", None)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log_output:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log_output,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # a Ctrl-C must not reach it before its containers are removed
-            )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not engine_answers(self.docker_host):
-            if self.process.poll() is not None:
-                raise DockerdUnavailable(
-                    f"dockerd in {self.namespace} exited with code {self.process.returncode} while starting;"
-                    f" its log:\n{self.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise DockerdUnavailable(
-                    f"dockerd in {self.namespace} did not answer within {READY_TIMEOUT:g} s; its log:\n"
-                    + self.log_tail()
-                )
-            time.sleep(0.05)
+        self.spawn(command, f"dockerd in {self.namespace}")
 
     def _remember_bridges(self) -> None:
         pass  # they are inside the namespace, deleted with it
@@ -453,7 +427,7 @@ def _wait_tasks_gone(clients: Iterable[docker.DockerClient]) -> None:
     deadline = time.monotonic() + TASKS_GONE_TIMEOUT
     for client in clients:
         with contextlib.suppress(Exception):
-            while client.containers.list(all=True, filters={"label": "com.docker.swarm.task"}):
+            while client.api.containers(all=True, filters={"label": "com.docker.swarm.task"}):
                 if time.monotonic() > deadline:
                     return  # the daemon's teardown removes them by force
                 time.sleep(0.1)

@@ -70,7 +70,8 @@ def replicas_running(service: Service, count: int) -> list[str] | None:
 def task_containers(client: docker.DockerClient, stopped: bool = True) -> list[str]:
     """Swarm keeps the containers of ended tasks (task history) until their service goes."""
     filters = {"label": "com.docker.swarm.task"}
-    return [c.name for c in client.containers.list(all=stopped, filters=filters)]
+    # The low-level list: the high-level one inspects each container, which races with their removal.
+    return [entry["Names"][0].lstrip("/") for entry in client.api.containers(all=stopped, filters=filters)]
 
 
 def set_availability(cluster: SwarmCluster, node_id: str, availability: str) -> None:
