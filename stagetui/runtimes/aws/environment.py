@@ -91,10 +91,15 @@ def restore_instance(
     _wait(
         clients, "db_instance_available", f"{what}: waiting until available", DBInstanceIdentifier=identifier
     )
+    return _endpoint(clients, environment_id, what, identifier, report)
+
+
+def _endpoint(clients: AwsClients, environment_id: str, what: str, name: str, report: Progress) -> str:
+    """The endpoint of the environment's database, once available."""
     status = database_status(clients, environment_id)
     if status is None or status[1] is None:
         raise RuntimeOperationError(f"{what}: available but without an endpoint")
-    report(1.0, f"{identifier} is available at {status[1]}")
+    report(1.0, f"{name} is available at {status[1]}")
     return status[1]
 
 
@@ -140,11 +145,7 @@ def restore_cluster(
         f"{what}: waiting until its instance {instance} is available",
         DBInstanceIdentifier=instance,
     )
-    status = database_status(clients, environment_id)
-    if status is None or status[1] is None:
-        raise RuntimeOperationError(f"{what}: available but without an endpoint")
-    report(1.0, f"{cluster} is available at {status[1]}")
-    return status[1]
+    return _endpoint(clients, environment_id, what, cluster, report)
 
 
 def create_volumes(

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,9 +43,10 @@ from stagetui.runtimes.docker.engine import EngineUnavailableError, connect, eng
 from stagetui.runtimes.docker.image_policy import ensure_images
 from stagetui.runtimes.docker.inventory import ContainerEntry, Inventory, list_inventory
 from stagetui.runtimes.docker.logs import follow_container_logs, merged_tail
+from stagetui.runtimes.docker.seed_volumes import data_identity, remove_unused, seed_volume
 from stagetui.runtimes.docker.startup import ContainerState, start_in_order
 from stagetui.runtimes.docker.status import service_statuses
-from stagetui.runtimes.docker.volumes import fill_volume, is_complete
+from stagetui.runtimes.docker.volumes import fill_volume
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.workspaces import (
     create_workspace_directory,
@@ -55,7 +55,6 @@ from stagetui.runtimes.workspaces import (
     write_labels,
 )
 from stagetui.store.atomic import atomic_write_text
-from stagetui.store.lock import StateLock
 
 START_FILE = "start.json"
 """Seconds from the start of the environment until each service was started, for the step's detail."""
@@ -87,6 +86,10 @@ class DockerRuntime(Runtime):
         self._lock = threading.Lock()
 
     # -- wiring ------------------------------------------------------------------------------------------
+
+    @property
+    def _locks(self) -> Path:
+        return self.root / ".locks"
 
     @property
     def address(self) -> str:
@@ -362,7 +365,7 @@ class DockerRuntime(Runtime):
         data_volume = project.stagetui.data_volume
         identity = self._data_identity(workspace)
         if data_volume is not None and identity is not None:
-            shared[data_volume] = self._seed_volume(client, identity, workspace.data_dir, loader_image)
+            shared[data_volume] = seed_volume(client, self._locks, identity, workspace.data_dir, loader_image)
         tagged = {**labels, naming.ROLE_LABEL: "volume"}
         for volume in project.volumes:
             if volume not in shared:
@@ -376,37 +379,7 @@ class DockerRuntime(Runtime):
         return shared
 
     def _data_identity(self, workspace: Workspace) -> str | None:
-        if not self.settings.share_data:
-            return None
-        try:
-            return workspace.data_identity_file.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-
-    def _seed_volume(self, client: docker.DockerClient, identity: str, directory: Path, image: str) -> str:
-        """The shared read-only volume holding data of `identity`, filled by the first environment that
-        needs it. A lock keeps two environments starting at once from filling it twice."""
-        name = naming.seed_volume_name(identity)
-        labels = {
-            naming.SEED_LABEL: identity,
-            naming.ROLE_LABEL: "seed",
-            naming.CREATED_LABEL: datetime.now(UTC).isoformat(),
-        }
-        with StateLock(self.root / ".locks" / f"{name}.lock", timeout=600).hold():
-            # A loader left by a fill that was cut short keeps the volume in use: it goes first.
-            for leftover in client.api.containers(
-                all=True, filters={"volume": name, "label": naming.SEED_LABEL}
-            ):
-                client.api.remove_container(leftover["Id"], force=True)
-            present = client.api.volumes(filters={"name": name}).get("Volumes") or []
-            if any(v["Name"] == name for v in present):
-                if is_complete(client, name, image, labels):
-                    return name
-                # Cut short by a crash while filling: nothing can be using it, fill it anew.
-                client.api.remove_volume(name, force=True)
-            client.api.create_volume(name, labels=labels)
-            fill_volume(client, name, directory, image, labels, mark_complete=True)
-        return name
+        return data_identity(workspace) if self.settings.share_data else None
 
     def start_summary(self, workspace: Workspace) -> str:
         try:
@@ -419,22 +392,9 @@ class DockerRuntime(Runtime):
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Seed volumes no container mounts any more (their snapshot was replaced, or every environment
         using them is gone), except those an environment being made here is about to mount."""
-        client = self.client()
         wanted = {naming.seed_volume_name(i) for i in self._identities_in_use()}
-        removed = []
         with engine_errors(f"listing seed volumes on {self.address}"):
-            unused = client.api.volumes(filters={"label": naming.SEED_LABEL, "dangling": True}).get("Volumes")
-            for name in sorted(v["Name"] for v in unused or []):
-                if name in wanted:
-                    continue
-                if not dry_run:
-                    # Under the seed's lock, so a fill in progress is not removed under it; a volume filled
-                    # for an environment about to mount it is in `wanted` (its workspace names the data).
-                    lock = StateLock(self.root / ".locks" / f"{name}.lock", timeout=600)
-                    with lock.hold(), contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                        client.api.remove_volume(name)
-                removed.append(f"volume {name}")
-        return removed
+            return remove_unused(self.client(), self._locks, wanted, dry_run)
 
     def _identities_in_use(self) -> set[str]:
         identities = set()
