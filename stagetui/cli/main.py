@@ -10,12 +10,14 @@ from rich.markup import escape
 
 from stagetui import __version__
 from stagetui.cli import (
+    cluster_commands,
     cycle_commands,
     drift_commands,
     exit_codes,
     export_commands,
     note_commands,
     pool_commands,
+    render_commands,
 )
 from stagetui.cli.context import CliContext
 from stagetui.cli.data_commands import add_data_commands
@@ -76,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["unit", "integration", "feature", "pre_release"],
         help="pick the strategy by test tier (hybrid policy in config)",
     )
-    up.add_argument("--runtime", "-r", help="where it runs: local or docker (default from config)")
+    up.add_argument(
+        "--runtime", "-r", help="where it runs: local, docker, swarm or aws (default from config)"
+    )
     up.add_argument("--ttl", help="lifetime, e.g. 30m, 8h, 2d (default from config)")
     up.add_argument("--owner", help="owner recorded on the environment (default: config owner or login)")
 
@@ -112,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_commands.register(commands, _json_flag)
     drift_commands.register(commands, _json_flag)
     pool_commands.register(commands, _json_flag)
+    cluster_commands.register(command)
+    render_commands.register(commands, _json_flag)
 
     demo = command("demo", run_demo, "provision the sample production with each strategy and compare them")
     demo.add_argument(

@@ -158,7 +158,10 @@ def _resolve_paths(config: StagetuiConfig, base: Path) -> StagetuiConfig:
                 update={
                     "docker": runtimes.docker.model_copy(
                         update={"compose": _resolve(runtimes.docker.compose, base)}
-                    )
+                    ),
+                    "swarm": runtimes.swarm.model_copy(
+                        update={"compose": _resolve(runtimes.swarm.compose, base)}
+                    ),
                 }
             ),
         }

@@ -20,6 +20,7 @@ from pydantic import (
 from stagetui.config.aws import AwsRuntimeConfig
 from stagetui.config.keymap import BINDING_IDS
 from stagetui.config.sections import PositiveDuration, Section
+from stagetui.config.swarm import SwarmRuntimeConfig
 from stagetui.domain.anonymize import MaskKind
 from stagetui.domain.benchmarks import Aggregation, Benchmark, Direction, Scope
 from stagetui.domain.drift import Severity
@@ -31,9 +32,9 @@ _Section = Section
 class DefaultsConfig(_Section):
     strategy: Strategy = Strategy.CONTAINERIZED
     """Strategy used by `up` when neither --strategy nor --tier is given."""
-    runtime: Literal["local", "docker", "aws"] = "local"
-    """Runtime used by `up` when --runtime is not given: local processes, a Docker Engine, or AWS (snapshot
-    environments only)."""
+    runtime: Literal["local", "docker", "swarm", "aws"] = "local"
+    """Runtime used by `up` when --runtime is not given: local processes, a Docker Engine, a Docker Swarm
+    cluster, or AWS (snapshot environments only)."""
     ttl: PositiveDuration = timedelta(hours=8)
     """How long an environment lives before `gc` removes it."""
 
@@ -249,8 +250,18 @@ class RuntimesConfig(_Section):
     """Processes on this machine (the embedded default)."""
     docker: DockerRuntimeConfig = DockerRuntimeConfig()
     """Containers on a Docker Engine, defined by a compose file."""
+    swarm: SwarmRuntimeConfig = SwarmRuntimeConfig()
+    """Services on a Docker Swarm cluster, defined by a compose file, placed across its nodes."""
     aws: AwsRuntimeConfig = AwsRuntimeConfig()
     """Snapshot environments on AWS: RDS, EBS, S3 and SSM, restored from snapshot sets."""
+
+    def health_timeout(self, runtime: str) -> timedelta:
+        """How long `runtime`'s services may take to become healthy (aws: the local runtime's)."""
+        if runtime == "docker":
+            return self.docker.health_timeout
+        if runtime == "swarm":
+            return self.swarm.health_timeout
+        return self.local.health_timeout
 
 
 class SeverityRuleConfig(_Section):
@@ -354,6 +365,7 @@ class CostConfig(_Section):
         default_factory=lambda: {
             "local": {Strategy.FULL_CLONE: 0.60, Strategy.SNAPSHOT: 0.25, Strategy.CONTAINERIZED: 0.04},
             "docker": {Strategy.FULL_CLONE: 0.45, Strategy.SNAPSHOT: 0.18, Strategy.CONTAINERIZED: 0.03},
+            "swarm": {Strategy.FULL_CLONE: 0.45, Strategy.SNAPSHOT: 0.18, Strategy.CONTAINERIZED: 0.03},
         }
     )
     """Compute price per environment-hour, by runtime and then strategy."""

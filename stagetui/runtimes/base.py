@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from stagetui.domain.models import Environment
+from stagetui.domain.nodes import NodeCapacity
 from stagetui.domain.service_status import ServiceStatus
 
 LABEL_PREFIX = "stagetui."
@@ -122,6 +123,8 @@ class EnvironmentExistsError(RuntimeOperationError):
 
 class Runtime(ABC):
     name: str
+    cluster: bool = False
+    """An orchestrator over several machines: it has nodes, scales services and rolls config out."""
 
     @abstractmethod
     def create_workspace(self, env: Environment) -> Workspace:
@@ -190,6 +193,23 @@ class Runtime(ABC):
             current = self.log_tail(environment_id, 200)
             yield from new_lines(seen, current)
             seen = current
+
+    def nodes(self) -> list[NodeCapacity]:
+        """The machines of a cluster and what runs on each; [] for a runtime that is not a cluster."""
+        return []
+
+    def scale(self, environment_id: str, service: str, replicas: int, timeout: float) -> str:
+        """Run `replicas` tasks of one service, leaving the running ones alone; returns a short detail."""
+        raise RuntimeOperationError(
+            f"the {self.name} runtime runs each service once; scaling needs an orchestrator (--runtime swarm)"
+        )
+
+    def update_config(self, env: Environment, workspace: Workspace, timeout: float) -> str:
+        """Roll the workspace's re-rendered config out to the running services; returns a short detail."""
+        raise RuntimeOperationError(
+            f"the {self.name} runtime cannot roll a config out to running services: tear the environment "
+            "down and up again, or use --runtime swarm"
+        )
 
     @abstractmethod
     def live_environment(self, environment_id: str) -> dict[str, str] | None:

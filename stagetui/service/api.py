@@ -24,6 +24,7 @@ from stagetui.service import (
     aws_snapshots,
     benchmarks,
     budget,
+    cluster,
     compare,
     drift,
     experiments,
@@ -197,6 +198,19 @@ class StagetuiService:
         return audit.audit_trail(
             self.core, environment=environment, since=since, actions=actions, limit=limit
         )
+
+    # --- clusters (blocking: the TUI calls these from thread workers) ---------------------------------
+    def cluster_nodes(self, runtime: str | None = None) -> list[cluster.ClusterNodes]:
+        """Nodes of each cluster runtime, with the environments placed on each."""
+        return cluster.cluster_nodes(self.core, runtime)
+
+    def scale(self, reference: str, wanted: dict[str, int]) -> list[str]:
+        """Scale services of an environment on a cluster without restarting running tasks."""
+        return cluster.scale(self.core, reference, wanted)
+
+    def reconfigure(self, reference: str, assignments: list[str], unset: list[str]) -> str:
+        """Change config variables of an environment and roll them out to its running services."""
+        return cluster.reconfigure(self.core, reference, assignments, unset)
 
     # --- configuration drift ------------------------------------------------------------------------
     def drift_check(self, reference: str, against: str | None = None) -> drift.DriftCheck:

@@ -21,6 +21,7 @@ from stagetui.runtimes.aws.runtime import AwsRuntime
 from stagetui.runtimes.base import Runtime, Workspace
 from stagetui.runtimes.docker.runtime import DockerRuntime
 from stagetui.runtimes.local import LocalRuntime
+from stagetui.runtimes.swarm.runtime import SwarmRuntime
 from stagetui.service import databases
 from stagetui.service.errors import BadInputError
 from stagetui.service.events import EventBus
@@ -142,6 +143,9 @@ def open_core(
                 paths.environments, host=local.host, stop_timeout=local.stop_timeout.total_seconds()
             ),
             "docker": DockerRuntime(paths.docker_workspaces, config.runtimes.docker, environ),
+            "swarm": SwarmRuntime(
+                paths.swarm_workspaces, config.runtimes.swarm, environ, config.runtimes.docker.compose
+            ),
             "aws": AwsRuntime(paths.aws_workspaces, config.runtimes.aws, environ),
         },
         events=events,

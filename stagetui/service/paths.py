@@ -30,6 +30,11 @@ class StatePaths:
         return self.root / "docker"
 
     @property
+    def swarm_workspaces(self) -> Path:
+        """Workspaces (data copy, rendered config) of environments on the swarm runtime."""
+        return self.root / "swarm"
+
+    @property
     def aws_workspaces(self) -> Path:
         """Workspaces (labels, the rendered config) of environments on the aws runtime."""
         return self.root / "aws"

@@ -123,9 +123,7 @@ async def verify_integrity(ctx: ProvisionContext) -> StepResult:
 
 
 def _health_timeout(ctx: ProvisionContext) -> float:
-    runtimes = ctx.settings.runtimes
-    settings = runtimes.docker if ctx.runtime.name == "docker" else runtimes.local
-    return settings.health_timeout.total_seconds()
+    return ctx.settings.runtimes.health_timeout(ctx.runtime.name).total_seconds()
 
 
 async def start_services(ctx: ProvisionContext) -> StepResult:

@@ -4,8 +4,9 @@ Each node is a private dockerd in its own network namespace (two dockerds in one
 overlay tasks) and its own UTS namespace (so the nodes have distinct hostnames, as real hosts do). The two
 namespaces are joined by one veth pair, 10.99.X.1 (manager) and 10.99.X.2 (worker): swarm traffic (2377,
 7946, vxlan 4789) never crosses the host's own interfaces, bridges or firewall. The daemons' sockets are files
-in a temp dir, so the test process talks to both from the root namespace. There is no registry: the sample
-images are built on the manager and copied to the worker.
+in a temp dir, so the test process talks to both from the root namespace; one more veth pair per node (with
+a /32 route each way) lets it reach the nodes' addresses too, as a client reaches a real cluster's nodes.
+There is no registry: the sample images are built on the manager and copied to the worker.
 
 Teardown always runs, also after a setup that failed half way or a SIGTERM, and each step runs even when an
 earlier one failed: services removed, both nodes leave the swarm, containers removed, both daemons stopped by
@@ -59,6 +60,7 @@ WORKER = "worker"
 NODE_READY_TIMEOUT = 60.0
 TASKS_GONE_TIMEOUT = 20.0
 VETH = "stg0"  # created directly inside the namespaces, so the name cannot clash with the host's links
+CLIENT_VETH = "stgc0"  # a node's end of its link to the root namespace
 
 __all__ = [
     "MANAGER",
@@ -201,8 +203,8 @@ class SwarmCluster:
             raise RuntimeError(f"loading {name} into the worker gave {loaded}")
 
     def run_in(self, node: str, *command: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-        """Run a host command inside a node's network namespace: the nodes' addresses, hence the ports
-        published on them, are only reachable from there (the root namespace has no route to them)."""
+        """Run a host command inside a node's network namespace (what the node itself sees: its
+        loopback, the other node)."""
         return _run(_tool("nsenter"), f"--net={NETNS_DIR / self.namespaces[node]}", *command, timeout=timeout)
 
     def fetch(self, node: str, url: str, timeout: float = 10.0) -> str:
@@ -285,6 +287,8 @@ def leftovers_of(tag: str, directory: Path | None) -> list[str]:
     found: list[str] = []
     namespaces = [f"stgsw-{tag}-{node}" for node in (MANAGER, WORKER)]
     found += [f"network namespace {name}" for name in namespaces if (NETNS_DIR / name).exists()]
+    links = [client_link(tag, node) for node in (MANAGER, WORKER)]
+    found += [f"link {name}" for name in links if _run("ip", "link", "show", name).returncode == 0]
     if directory is not None:
         found += [f"process {pid}" for pid in processes_mentioning(directory)]
         found += [f"mount {point}" for point in mounts_under(directory)]
@@ -323,7 +327,34 @@ class _Setup:
     namespaces: list[str] = field(default_factory=list)
     daemons: dict[str, NodeDaemon] = field(default_factory=dict)
     clients: dict[str, docker.DockerClient] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)
+    """The root namespace's ends of the client links."""
     netns_dir_mounted_before: bool = True
+
+
+def client_link(tag: str, node: str) -> str:
+    """The root namespace's end of the link to a node (15 characters at most, as Linux wants)."""
+    return f"stgc-{tag}-{node[0]}"
+
+
+def _link_clients(setup: _Setup, subnet: ipaddress.IPv4Network, addresses: dict[str, str]) -> None:
+    """A point-to-point link from the root namespace to each node, so this process reaches what the nodes
+    publish at their swarm addresses, as a client machine reaches a real cluster's nodes. Only /32 routes
+    to the two node addresses are added here; the links go when the namespaces are deleted."""
+    hosts = list(subnet.hosts())
+    for index, (node, namespace) in enumerate(zip((MANAGER, WORKER), setup.namespaces, strict=True)):
+        link, own = client_link(setup.tag, node), str(hosts[100 + index])
+        result = _run(
+            "ip", "link", "add", link, "type", "veth", "peer", "name", CLIENT_VETH, "netns", namespace
+        )
+        if result.returncode != 0:
+            raise SwarmUnavailable(f"cannot link the root namespace to the {node}: {result.stderr.strip()}")
+        setup.links.append(link)
+        _check("ip", "addr", "add", f"{own}/32", "dev", link)
+        _check("ip", "link", "set", link, "up")
+        _check("ip", "route", "add", f"{addresses[node]}/32", "dev", link, "src", own)
+        _check("ip", "-n", namespace, "link", "set", CLIENT_VETH, "up")
+        _check("ip", "-n", namespace, "route", "add", f"{own}/32", "dev", CLIENT_VETH)
 
 
 def _make_namespaces(setup: _Setup, subnet: ipaddress.IPv4Network) -> dict[str, str]:
@@ -346,6 +377,7 @@ def _make_namespaces(setup: _Setup, subnet: ipaddress.IPv4Network) -> dict[str, 
         _check("ip", "-n", namespace, "addr", "add", f"{addresses[node]}/{subnet.prefixlen}", "dev", VETH)
         _check("ip", "-n", namespace, "link", "set", VETH, "up")
         _check("ip", "-n", namespace, "link", "set", "lo", "up")
+    _link_clients(setup, subnet, addresses)
     return addresses
 
 
@@ -487,6 +519,10 @@ def _teardown(setup: _Setup) -> list[str]:
                 _run("umount", "-l", point)
         if not mounts_under(setup.directory):  # never delete through a mount
             shutil.rmtree(setup.directory, ignore_errors=True)
+    for link in setup.links:  # its peer goes with it; a namespace's deletion would take it only later
+        result = _run("ip", "link", "delete", link)
+        if result.returncode != 0:
+            errors.append(f"ip link delete {link}: {result.stderr.strip()}")
     for name in setup.namespaces:  # its interfaces (the veth, docker's bridges and vxlans) go with it
         result = _run("ip", "netns", "delete", name)
         if result.returncode != 0:
