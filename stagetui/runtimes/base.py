@@ -194,6 +194,11 @@ class Runtime(ABC):
             yield from new_lines(seen, current)
             seen = current
 
+    def current_endpoint(self, environment_id: str) -> str | None:
+        """Where the environment answers now, for runtimes that may move it (a task rescheduled to another
+        node); None: where it answered at start."""
+        return None
+
     def nodes(self) -> list[NodeCapacity]:
         """The machines of a cluster and what runs on each; [] for a runtime that is not a cluster."""
         return []

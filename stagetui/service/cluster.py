@@ -58,6 +58,18 @@ def _cluster_environment(core: ServiceCore, reference: str) -> tuple[Environment
     return env, runtime
 
 
+def _follow_endpoint(core: ServiceCore, env: Environment, runtime: Runtime) -> None:
+    """Record where the environment answers now: its endpoint task may have moved to another node."""
+    endpoint = runtime.current_endpoint(env.id)
+    if endpoint is None or endpoint == env.endpoint:
+        return
+    with core.store.transaction():
+        current = core.store.environment(env.uid)
+        if current is not None:
+            current.endpoint = endpoint
+            core.store.save_environment(current)
+
+
 def parse_replicas(assignments: list[str]) -> dict[str, int]:
     """SERVICE=N pairs; BadInputError naming the first bad one."""
     wanted: dict[str, int] = {}
@@ -83,6 +95,7 @@ def scale(core: ServiceCore, reference: str, wanted: dict[str, int]) -> list[str
             raise OperationFailedError(str(error)) from None
         core.audit("scale", env.id, detail, env.id)
         done.append(detail)
+    _follow_endpoint(core, env, runtime)
     return done
 
 
@@ -124,4 +137,5 @@ def reconfigure(core: ServiceCore, reference: str, assignments: list[str], unset
         core.audit("reconfigure", env.id, f"failed after changing {keys}: {error}", env.id)
         raise OperationFailedError(str(error)) from None
     core.audit("reconfigure", env.id, f"changed {keys}; {detail}", env.id)
+    _follow_endpoint(core, env, runtime)
     return detail

@@ -202,6 +202,10 @@ def detail(core: ServiceCore, reference: str, *, with_services: bool = True) -> 
     asked = runtime is not None and view.status.is_live and view.unreachable is None
     tail = runtime.log_tail(env.id) if runtime and asked else []
     services = runtime.service_status(env.id) if runtime and asked and with_services else []
+    moved = runtime.current_endpoint(env.id) if runtime and asked and with_services else None
+    if moved is not None and moved != env.endpoint:
+        # Its endpoint task now runs elsewhere (a drained node): show where it answers, not where it did.
+        view = replace(view, environment=replace(env, endpoint=moved))
     now = core.clock()
     billed = (
         runtime.actual_cost(env.id, env.created_at.date(), (now + timedelta(days=1)).date())

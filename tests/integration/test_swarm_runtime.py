@@ -4,6 +4,7 @@ torn down to zero labelled resources on either node."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -118,7 +119,7 @@ def swarm_config(tmp_path: Path, state_dir: Path, swarm_cluster: SwarmCluster) -
 
 def up(config: Path, branch: str, *extra: str) -> dict[str, Any]:
     result = cli(config, "up", branch, "--runtime", "swarm", "--json", *extra, timeout=240)
-    assert result.code == 0, result.stderr
+    assert result.code == 0, result.stderr + result.stdout
     payload: dict[str, Any] = result.json()
     return payload
 
@@ -173,3 +174,159 @@ def test_environment_spans_both_nodes_and_its_services_reach_each_other_by_name(
     for node in (MANAGER, WORKER):
         client = swarm_cluster.client(node)
         assert wait_for(f"nothing labelled left on the {node}", lambda c=client: not labelled(c) or None, 30)
+
+
+def running_task_ids(cluster: SwarmCluster, environment_id: str, service: str) -> set[str]:
+    return {t["ID"] for t in tasks_of(cluster, environment_id, service)}
+
+
+def test_scaling_keeps_running_tasks_and_a_config_change_rolls_out(
+    swarm_config: Path, swarm_cluster: SwarmCluster
+) -> None:
+    env_id = up(swarm_config, "feature/scale")["id"]
+    callers = running_task_ids(swarm_cluster, env_id, "caller")
+    apps = running_task_ids(swarm_cluster, env_id, "app")
+    assert len(callers) == 1
+
+    scaled = ok(cli(swarm_config, "scale", env_id, "caller=3", "--json"))
+    assert scaled["scaled"] == ["caller: 1 -> 3 replica(s), running"]
+    now = running_task_ids(swarm_cluster, env_id, "caller")
+    assert len(now) == 3 and callers < now  # the first task was not restarted
+    assert running_task_ids(swarm_cluster, env_id, "app") == apps  # nor was anything else
+
+    changed = ok(cli(swarm_config, "reconfigure", env_id, "--set", "FEATURE_SWARM=on", "--json"))
+    assert "app" in changed["detail"]
+    # A rolling update replaced the app's task (start-first) with one running the new config...
+    after = running_task_ids(swarm_cluster, env_id, "app")
+    assert after and not after & apps
+    shown = ok(cli(swarm_config, "show", env_id, "--json"))
+    served = get_json(shown["endpoint"] + "/config")
+    assert served["env"]["FEATURE_SWARM"] == "on"
+    # ...and left the other services alone.
+    assert running_task_ids(swarm_cluster, env_id, "caller") == now
+    api = swarm_cluster.manager.api
+    configs = [c["Spec"]["Name"] for c in api.configs(filters={"label": f"stagetui.env={env_id}"})]
+    assert sum("-config-" in name for name in configs) == 1, configs  # the old config is gone
+
+    refused = cli(swarm_config, "scale", env_id, "nosuch=2")
+    assert refused.code != 0 and "no service 'nosuch'" in refused.stderr
+    bad = cli(swarm_config, "reconfigure", env_id, "--set", "not a key=1")
+    assert bad.code == 2 and "KEY=VALUE" in bad.stderr
+    assert ok(cli(swarm_config, "down", env_id, "--json"))
+
+
+def set_availability(cluster: SwarmCluster, node_id: str, availability: str) -> None:
+    node = cluster.manager.nodes.get(node_id)
+    node.update({**node.attrs["Spec"], "Availability": availability})
+
+
+def test_environment_survives_a_node_drain_shown_degraded_until_healthy_again(
+    swarm_config: Path, swarm_cluster: SwarmCluster, tmp_path: Path
+) -> None:
+    # Nothing pinned: the app may go anywhere. The assets server keeps one replica per node, so with a node
+    # drained it is one short (degraded) until the node is back.
+    unpinned = re.sub(r"placement: \{constraints: \[.*\]\}", "labels: {pinned: none}", SWARM_COMPOSE)
+    (tmp_path / "compose.yaml").write_text(unpinned)
+    env_id = up(swarm_config, "feature/drain")["id"]
+    (app_task,) = tasks_of(swarm_cluster, env_id, "app")
+    drained_id = app_task["NodeID"]
+    other = WORKER if drained_id == swarm_cluster.manager_id else MANAGER
+
+    def status() -> str:
+        listed = ok(cli(swarm_config, "ls", "--json"))
+        return str(next(e["status"] for e in listed if e["id"] == env_id))
+
+    assert status() == "ready"
+    set_availability(swarm_cluster, drained_id, "drain")
+    try:
+        wait_for("the environment shown degraded", lambda: status() == "degraded" or None)
+        # The app's task was rescheduled on the other node, and the environment answers there.
+        moved = wait_for("the app rescheduled", lambda: tasks_of(swarm_cluster, env_id, "app") or None)
+        assert moved[0]["NodeID"] != drained_id
+        shown = ok(cli(swarm_config, "show", env_id, "--json"))
+        assert swarm_cluster.addresses[other] in shown["endpoint"]
+        assert get_json(shown["endpoint"] + "/health")["customers"] > 0
+        nodes = ok(cli(swarm_config, "nodes", "--json"))[0]["nodes"]
+        drained = next(n for n in nodes if n["id"] == drained_id)
+        assert drained["availability"] == "drain" and env_id not in drained["environments"]
+    finally:
+        set_availability(swarm_cluster, drained_id, "active")
+    wait_for("the environment ready again", lambda: status() == "ready" or None)
+    assert ok(cli(swarm_config, "down", env_id, "--json"))
+
+
+def test_snapshot_data_is_joined_on_the_nodes_and_gc_collects_by_label_across_the_cluster(
+    swarm_config: Path, swarm_cluster: SwarmCluster, state_dir: Path
+) -> None:
+    # The snapshot's data (~0.5 MB) is over one config's limit: it travels in parts, joined when the app's
+    # task starts on the worker.
+    expired = up(swarm_config, "feature/short", "--strategy", "snapshot", "--ttl", "1s")
+    assert get_json(expired["endpoint"] + "/health")["customers"] == 300
+    api = swarm_cluster.manager.api
+    parts = [c["Spec"]["Name"] for c in api.configs(filters={"label": f"stagetui.env={expired['id']}"})]
+    assert sum("-data-" in name for name in parts) >= 2, parts
+    orphan = up(swarm_config, "feature/orphan")["id"]
+    # Stopped in effect (its app can be placed nowhere): gc leaves running environments it has no record of
+    # alone, since they may be a teammate's.
+    (app,) = api.services(filters={"label": [f"stagetui.env={orphan}", "stagetui.service=app"]})
+    template = {**app["Spec"]["TaskTemplate"], "Placement": {"Constraints": ["node.hostname == nowhere"]}}
+    spec = {k: v for k, v in app["Spec"].items() if k in {"Name", "Labels", "Mode", "EndpointSpec"}}
+    api.update_service(
+        app["ID"],
+        app["Version"]["Index"],
+        task_template=template,
+        name=spec["Name"],
+        labels=spec["Labels"],
+        mode=spec["Mode"],
+        endpoint_spec=spec["EndpointSpec"],
+    )
+    time.sleep(1.2)
+    # The store is lost: only the swarm's labels say what exists.
+    for store_file in (state_dir / "store").rglob("*"):
+        if store_file.is_file():
+            store_file.unlink()
+    listed = ok(cli(swarm_config, "ls", "--json"))
+    assert {(e["id"], e["recorded"]) for e in listed} == {(expired["id"], False), (orphan, False)}
+    impatient = swarm_config.with_name("impatient.yaml")  # unrecorded ones wait 2 x step_timeout = 2s
+    impatient.write_text(swarm_config.read_text() + "orchestrator:\n  step_timeout: 1s\n")
+    time.sleep(2.1)
+    collected = ok(cli(impatient, "gc", "--json"))
+    assert sorted(a["id"] for a in collected["actions"]) == sorted([expired["id"], orphan])
+    assert all(not a["error"] for a in collected["actions"]), collected
+    for node in (MANAGER, WORKER):
+        client = swarm_cluster.client(node)
+        assert wait_for(f"nothing labelled left on the {node}", lambda c=client: not labelled(c) or None, 30)
+
+
+def test_a_service_that_cannot_start_fails_the_plan_and_rolls_back(
+    swarm_config: Path, swarm_cluster: SwarmCluster, tmp_path: Path
+) -> None:
+    # An image no node has (there is no registry to pull it from): the tasks are rejected, which no wait
+    # can fix, so the plan fails at once with Swarm's reason, and everything made so far is removed.
+    missing = SWARM_COMPOSE.replace(
+        "image: stagetui-busybox:1\n    command: [sh", "image: stagetui-nosuch:1\n    command: [sh"
+    )
+    (tmp_path / "compose.yaml").write_text(missing)
+    started = time.monotonic()
+    result = cli(swarm_config, "up", "feature/broken", "--runtime", "swarm", "--json", timeout=240)
+    assert result.code == 1
+    detail = result.json()["status_detail"]
+    assert "caller" in detail and "No such image" in detail, detail
+    assert time.monotonic() - started < 80  # well before the 90 s health timeout
+    for node in (MANAGER, WORKER):
+        client = swarm_cluster.client(node)
+        assert wait_for(f"nothing labelled left on the {node}", lambda c=client: not labelled(c) or None, 30)
+
+
+def test_what_a_swarm_cannot_run_is_refused_before_anything_is_made(
+    swarm_config: Path, swarm_cluster: SwarmCluster, tmp_path: Path
+) -> None:
+    bound = SWARM_COMPOSE.replace('"config:/config:ro"]', '"config:/config:ro", "/etc:/host-etc:ro"]')
+    (tmp_path / "compose.yaml").write_text(bound)
+    result = cli(swarm_config, "up", "feature/bound", "--runtime", "swarm", "--json")
+    assert result.code != 0
+    detail = result.json()["status_detail"]
+    assert "compose.yaml" in detail and "services.app.volumes: /etc:/host-etc is a host path" in detail, (
+        detail
+    )
+    assert not labelled(swarm_cluster.manager)

@@ -201,12 +201,8 @@ class SwarmRuntime(Runtime):
         with engine_errors(f"relabelling {env.id}"):
             for service in list_services(client, env.id):
                 spec = service.spec
-                client.api.update_service(
-                    service.id,
-                    service.version,
-                    **_unchanged(spec),
-                    labels={**(spec.get("Labels") or {}), **labels},
-                )
+                changed = {**_unchanged(spec), "labels": {**(spec.get("Labels") or {}), **labels}}
+                client.api.update_service(service.id, service.version, **changed)
         write_labels(self.workspace(env.id), labels)
 
     def is_running(self, environment_id: str) -> bool:
@@ -273,7 +269,9 @@ class SwarmRuntime(Runtime):
         since = engine_now(client)
         with engine_errors(f"scaling {service} of {environment_id}"):
             client.api.update_service(
-                entry.id, entry.version, **_unchanged(entry.spec), mode={"Replicated": {"Replicas": replicas}}
+                entry.id,
+                entry.version,
+                **{**_unchanged(entry.spec), "mode": {"Replicated": {"Replicas": replicas}}},
             )
         Rollout(client, environment_id, time.monotonic() + timeout).wait_ready({service}, since)
         return f"{service}: {entry.replicas} -> {replicas} replica(s), running"
@@ -319,6 +317,12 @@ class SwarmRuntime(Runtime):
                     client.api.remove_config(name)
         names = ", ".join(e.service for e in touched) or "no service"
         return f"config rolled out to {names}"
+
+    def current_endpoint(self, environment_id: str) -> str | None:
+        try:
+            return self._endpoint(self.client(), environment_id, self.project())
+        except RuntimeOperationError:
+            return None
 
     def nodes(self) -> list[NodeCapacity]:
         """The cluster's nodes, with the environments running tasks on each."""
