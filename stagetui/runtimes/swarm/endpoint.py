@@ -6,6 +6,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import docker
+
+from stagetui.runtimes.base import RuntimeOperationError
+from stagetui.runtimes.swarm.inventory import ServiceEntry, list_tasks
 from stagetui.runtimes.swarm.specs import EndpointMode
 from stagetui.runtimes.swarm.tasks import TaskEntry
 
@@ -50,3 +54,26 @@ def endpoint_urls(
                 host = node_host(node_addresses.get(task.node_id, ""), engine_address)
                 urls.append(f"http://{host}:{published}")
     return urls
+
+
+def endpoint_of(
+    client: docker.DockerClient, environment_id: str, entry: ServiceEntry, port: int, engine_address: str
+) -> str:
+    """The URL where the endpoint service answers now: the routing mesh's port in vip mode, else the
+    first running task's host-mode port at its node's address."""
+    if (entry.spec.get("EndpointSpec") or {}).get("Mode") == "vip":
+        published = [
+            p["PublishedPort"]
+            for p in (client.api.inspect_service(entry.id).get("Endpoint") or {}).get("Ports") or []
+            if p.get("TargetPort") == port and p.get("PublishedPort")
+        ]
+        if published:
+            return f"http://{node_host('', engine_address)}:{published[0]}"
+    nodes = {n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in client.api.nodes()}
+    urls = endpoint_urls(list_tasks(client, environment_id), entry.id, port, nodes, engine_address)
+    if not urls:
+        raise RuntimeOperationError(
+            f"{entry.service} of {environment_id} publishes no port {port} on a running task: add it to the "
+            "service's ports: in the compose file, or see why its tasks do not run (stagetui show)"
+        )
+    return urls[0]

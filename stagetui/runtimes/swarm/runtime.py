@@ -20,7 +20,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from stagetui.compose.model import ComposeProject, ServiceSpec
+from stagetui.compose.model import ComposeProject
 from stagetui.config.swarm import SwarmRuntimeConfig
 from stagetui.domain.models import Environment
 from stagetui.domain.nodes import NodeCapacity
@@ -32,16 +32,15 @@ from stagetui.runtimes.base import (
     Runtime,
     RuntimeOperationError,
     Workspace,
-    config_variables,
     environment_labels,
 )
 from stagetui.runtimes.docker.engine import EngineUnavailableError, connect, engine_address, engine_errors
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.log_streams import follow_streams, merge_tails
-from stagetui.runtimes.swarm import naming
 from stagetui.runtimes.swarm.capacity import node_capacity
+from stagetui.runtimes.swarm.changes import roll_config, scale_service, unchanged
 from stagetui.runtimes.swarm.definition import load_swarm_project
-from stagetui.runtimes.swarm.endpoint import choose_endpoint_mode, endpoint_urls, node_host
+from stagetui.runtimes.swarm.endpoint import endpoint_of
 from stagetui.runtimes.swarm.inventory import (
     ServiceEntry,
     SwarmInventory,
@@ -49,9 +48,8 @@ from stagetui.runtimes.swarm.inventory import (
     list_services,
     list_tasks,
 )
-from stagetui.runtimes.swarm.payloads import Payload, PayloadError, payload
 from stagetui.runtimes.swarm.rollout import Rollout, engine_now
-from stagetui.runtimes.swarm.specs import ImageDefaults, ServiceRequest, service_request
+from stagetui.runtimes.swarm.stack import Stack, mount_target
 from stagetui.runtimes.workspaces import (
     create_workspace_directory,
     workspace_labels,
@@ -118,7 +116,7 @@ class SwarmRuntime(Runtime):
             project = self.project()
         except RuntimeOperationError:
             return None
-        target = _mount_target(project.services[project.config_service], project.stagetui.data_volume)
+        target = mount_target(project.services[project.config_service], project.stagetui.data_volume)
         return Path(target) if target else None
 
     def _manager(self) -> docker.DockerClient:
@@ -151,14 +149,12 @@ class SwarmRuntime(Runtime):
     def start_services(
         self, env: Environment, workspace: Workspace, timeout: float, progress: Progress | None = None
     ) -> str:
-        project, client, labels = self.project(), self._manager(), environment_labels(env)
+        project, client = self.project(), self._manager()
         report = progress or (lambda _fraction, _message: None)
         rollout = Rollout(client, env.id, time.monotonic() + timeout)
-        with engine_errors(f"networks of {env.id}"):
-            networks = self._create_networks(client, env.id, project, labels)
-        payloads = self._payloads(env.id, project, workspace)
-        with engine_errors(f"configs of {env.id}"):
-            config_ids = self._create_configs(client, payloads, labels)
+        stack = Stack(client, project, self.settings, self.address, env, workspace)
+        stack.create_networks()
+        config_ids = stack.create_configs()
         report(0.2, f"network and {len(config_ids)} config(s) ready")
         started: dict[str, float] = {}
         begun = time.monotonic()
@@ -166,9 +162,7 @@ class SwarmRuntime(Runtime):
         for number, level in enumerate(levels):
             since = engine_now(client)
             for service in level:
-                request = self._request(
-                    env, project, project.services[service], networks, payloads, config_ids
-                )
+                request = stack.request(project.services[service], config_ids)
                 with engine_errors(f"service {service} of {env.id}"):
                     client.api.create_service(
                         request.task_template,
@@ -182,7 +176,7 @@ class SwarmRuntime(Runtime):
             rollout.wait_ready(set(level), since)
             report(0.2 + 0.8 * (number + 1) / len(levels), f"{', '.join(level)} running")
         atomic_write_text(workspace.logs_dir / START_FILE, json.dumps(started, indent=2))
-        return self._endpoint(client, env.id, project)
+        return self._endpoint(client, env.id)
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
         project, client = self.project(), self.client()
@@ -201,7 +195,7 @@ class SwarmRuntime(Runtime):
         with engine_errors(f"relabelling {env.id}"):
             for service in list_services(client, env.id):
                 spec = service.spec
-                changed = {**_unchanged(spec), "labels": {**(spec.get("Labels") or {}), **labels}}
+                changed = {**unchanged(spec), "labels": {**(spec.get("Labels") or {}), **labels}}
                 client.api.update_service(service.id, service.version, **changed)
         write_labels(self.workspace(env.id), labels)
 
@@ -261,66 +255,18 @@ class SwarmRuntime(Runtime):
     # -- changes to a running environment -----------------------------------------------------------------
 
     def scale(self, environment_id: str, service: str, replicas: int, timeout: float) -> str:
-        """Run `replicas` tasks of `service`. Only the replica count of the raw spec changes, so the tasks
-        already running keep running (docker-py's Service.scale() resends a spec with defaults filled in,
-        which Swarm takes for a change and restarts every task)."""
         client = self._manager()
-        entry = self._service(client, environment_id, service)
-        since = engine_now(client)
-        with engine_errors(f"scaling {service} of {environment_id}"):
-            client.api.update_service(
-                entry.id,
-                entry.version,
-                **{**_unchanged(entry.spec), "mode": {"Replicated": {"Replicas": replicas}}},
-            )
-        Rollout(client, environment_id, time.monotonic() + timeout).wait_ready({service}, since)
-        return f"{service}: {entry.replicas} -> {replicas} replica(s), running"
+        return scale_service(
+            client, environment_id, self._service(client, environment_id, service), replicas, timeout
+        )
 
     def update_config(self, env: Environment, workspace: Workspace, timeout: float) -> str:
-        """Roll the workspace's (re-rendered) config out: new configs, then a rolling update of each service
-        that mounts them or reads the config's variables, as its deploy.update says; the old configs go
-        once no task uses them."""
-        project, client, labels = self.project(), self._manager(), environment_labels(env)
-        rollout = Rollout(client, env.id, time.monotonic() + timeout)
-        with engine_errors(f"reading {env.id}"):
-            inventory = list_inventory(client, env.id)
-        payloads = self._payloads(env.id, project, workspace)
-        with engine_errors(f"configs of {env.id}"):
-            config_ids = self._create_configs(client, payloads, labels)
-        networks = {n: naming.network_name(env.id, n or None) for n in ("", *project.networks)}
-        touched = []
-        since = engine_now(client)
-        for entry in inventory.services:
-            spec = project.services.get(entry.service)
-            if spec is None or not self._reads_config(project, spec):
-                continue
-            request = self._request(env, project, spec, networks, payloads, config_ids, entry.replicas)
-            with engine_errors(f"updating {entry.service} of {env.id}"):
-                client.api.update_service(
-                    entry.id,
-                    entry.version,
-                    task_template=request.task_template,
-                    name=entry.name,
-                    labels=entry.spec.get("Labels"),
-                    mode=entry.spec.get("Mode"),
-                    update_config=request.update_config,
-                    endpoint_spec=entry.spec.get("EndpointSpec"),
-                )
-            touched.append(entry)
-        for entry in touched:
-            rollout.wait_updated(entry.id, entry.service)
-        rollout.wait_ready({e.service for e in touched}, since)
-        in_use = set(config_ids)
-        with engine_errors(f"removing old configs of {env.id}"):
-            for name, config_labels in inventory.configs:
-                if name not in in_use and config_labels.get(naming.ROLE_LABEL) == "config":
-                    client.api.remove_config(name)
-        names = ", ".join(e.service for e in touched) or "no service"
-        return f"config rolled out to {names}"
+        stack = Stack(self._manager(), self.project(), self.settings, self.address, env, workspace)
+        return roll_config(stack, timeout)
 
     def current_endpoint(self, environment_id: str) -> str | None:
         try:
-            return self._endpoint(self.client(), environment_id, self.project())
+            return self._endpoint(self.client(), environment_id)
         except RuntimeOperationError:
             return None
 
@@ -413,146 +359,11 @@ class SwarmRuntime(Runtime):
         known = ", ".join(s.service for s in services) or "none"
         raise RuntimeOperationError(f"{environment_id} has no service {service!r} (its services: {known})")
 
-    def _create_networks(
-        self,
-        client: docker.DockerClient,
-        environment_id: str,
-        project: ComposeProject,
-        labels: dict[str, str],
-    ) -> dict[str, str]:
-        """Compose network name ("" for the default) -> the overlay's name."""
-        tagged = {**labels, naming.ROLE_LABEL: "network"}
-        created = {}
-        for network in ("", *project.networks):
-            name = naming.network_name(environment_id, network or None)
-            client.api.create_network(name, driver="overlay", attachable=True, labels=tagged)
-            created[network] = name
-        return created
-
-    def _payloads(
-        self, environment_id: str, project: ComposeProject, workspace: Workspace
-    ) -> dict[tuple[str, str], Payload]:
-        """(volume, mount target) -> its files as configs, for every service mounting the data or config
-        volume (a target of its own per service, the same configs)."""
-        shipped = (
-            (project.stagetui.data_volume, "data", workspace.data_dir),
-            (project.stagetui.config_volume, "config", workspace.config_dir),
-        )
-        found: dict[tuple[str, str], Payload] = {}
-        for volume, kind, directory in shipped:
-            if volume is None:
-                continue
-            for spec in project.services.values():
-                target = _mount_target(spec, volume)
-                if target is not None and (volume, target) not in found:
-                    try:
-                        found[(volume, target)] = payload(
-                            environment_id, kind, directory, target, max_bytes=self.settings.max_data_size
-                        )
-                    except PayloadError as error:
-                        raise RuntimeOperationError(f"{environment_id}: {error}") from None
-        return found
-
-    def _create_configs(
-        self, client: docker.DockerClient, payloads: Mapping[tuple[str, str], Payload], labels: dict[str, str]
-    ) -> dict[str, str]:
-        """Config name -> id; configs that exist already (same content) are reused."""
-        existing = {
-            (c.get("Spec") or {}).get("Name"): c["ID"]
-            for c in client.api.configs(filters=naming.environment_filter(labels[naming.ENV_LABEL]))
-        }
-        ids: dict[str, str] = {}
-        for shipped in payloads.values():
-            for part in shipped.parts:
-                if part.name in ids:
-                    continue
-                if part.name in existing:
-                    ids[part.name] = existing[part.name]
-                    continue
-                tagged = {**labels, naming.ROLE_LABEL: shipped.kind}
-                created = client.api.create_config(part.name, part.content, labels=tagged)
-                ids[part.name] = created["ID"]
-        return ids
-
-    def _request(
-        self,
-        env: Environment,
-        project: ComposeProject,
-        spec: ServiceSpec,
-        networks: Mapping[str, str],
-        payloads: Mapping[tuple[str, str], Payload],
-        config_ids: Mapping[str, str],
-        replicas: int | None = None,
-    ) -> ServiceRequest:
-        mine = {
-            m.source or "": payloads[(m.source or "", m.target)]
-            for m in spec.volumes
-            if (m.source or "", m.target) in payloads
-        }
-        extra: dict[str, str] = {}
-        if spec.name == project.config_service:
-            extra = {**config_variables(self.workspace(env.id).config_file), "STAGETUI_ENV_ID": env.id}
-        image = self._image_defaults(spec) if any(p.joined for p in mine.values()) else None
-        try:
-            return service_request(
-                project,
-                spec,
-                env.id,
-                environment_labels(env),
-                networks,
-                endpoint_mode=choose_endpoint_mode(self.settings.endpoint_mode, self.address),
-                extra_environment=extra,
-                stop_timeout=self.settings.stop_timeout.total_seconds(),
-                payloads=mine,
-                config_ids=config_ids,
-                image=image,
-                replicas=replicas,
-            )
-        except ValueError as error:
-            raise RuntimeOperationError(f"{env.id}: {error}") from None
-
-    def _image_defaults(self, spec: ServiceSpec) -> ImageDefaults:
-        """The image's ENTRYPOINT and CMD, read on the manager: a service whose data is joined at start
-        runs its own command after the join, so that command must be known."""
-        if spec.entrypoint is not None and spec.command is not None:
-            return ImageDefaults()
-        try:
-            with engine_errors(f"image {spec.image} of service {spec.name}"):
-                config = self.client().api.inspect_image(spec.image).get("Config") or {}
-        except RuntimeOperationError as error:
-            raise RuntimeOperationError(
-                f"{error}: the manager needs the image to learn its command, as {spec.name}'s data is "
-                "joined when its tasks start; or give both entrypoint: and command: in the compose file"
-            ) from None
-        return ImageDefaults(tuple(config.get("Entrypoint") or ()), tuple(config.get("Cmd") or ()))
-
-    def _reads_config(self, project: ComposeProject, spec: ServiceSpec) -> bool:
-        volume = project.stagetui.config_volume
-        return spec.name == project.config_service or (
-            volume is not None and _mount_target(spec, volume) is not None
-        )
-
-    def _endpoint(self, client: docker.DockerClient, environment_id: str, project: ComposeProject) -> str:
-        endpoint = project.stagetui.endpoint
+    def _endpoint(self, client: docker.DockerClient, environment_id: str) -> str:
+        endpoint = self.project().stagetui.endpoint
         entry = self._service(client, environment_id, endpoint.service)
         with engine_errors(f"the endpoint of {environment_id}"):
-            if (entry.spec.get("EndpointSpec") or {}).get("Mode") == "vip":
-                published = [
-                    p["PublishedPort"]
-                    for p in (client.api.inspect_service(entry.id).get("Endpoint") or {}).get("Ports") or []
-                    if p.get("TargetPort") == endpoint.port and p.get("PublishedPort")
-                ]
-                if published:
-                    return f"http://{node_host('', self.address)}:{published[0]}"
-            nodes = {n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in client.api.nodes()}
-            tasks = list_tasks(client, environment_id)
-        urls = endpoint_urls(tasks, entry.id, endpoint.port, nodes, self.address)
-        if not urls:
-            raise RuntimeOperationError(
-                f"{endpoint.service} of {environment_id} publishes no port {endpoint.port}: add it to the "
-                "service's ports: in the compose file"
-            )
-        return urls[0]
+            return endpoint_of(client, environment_id, entry, endpoint.port, self.address)
 
     def _wait_tasks_gone(self, client: docker.DockerClient, environment_id: str) -> None:
         deadline = time.monotonic() + TASKS_GONE_TIMEOUT
@@ -563,23 +374,6 @@ class SwarmRuntime(Runtime):
                     f"{TASKS_GONE_TIMEOUT:.0f}s; gc retries"
                 )
             time.sleep(0.25)
-
-
-def _mount_target(spec: ServiceSpec, volume: str | None) -> str | None:
-    return next((m.target for m in spec.volumes if m.kind == "volume" and m.source == volume), None)
-
-
-def _unchanged(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """update_service arguments that resend a raw spec as it is (the caller overrides what changes)."""
-    return {
-        "task_template": spec.get("TaskTemplate"),
-        "name": spec.get("Name"),
-        "labels": spec.get("Labels"),
-        "mode": spec.get("Mode"),
-        "update_config": spec.get("UpdateConfig"),
-        "rollback_config": spec.get("RollbackConfig"),
-        "endpoint_spec": spec.get("EndpointSpec"),
-    }
 
 
 def _limits(spec: Mapping[str, Any]) -> tuple[float, int]:
