@@ -50,6 +50,14 @@ BINDINGS: tuple[BindingSpec, ...] = (
     BindingSpec(
         "notes", "N", "notes", "Notes", "Retrospective notes (markdown, saved as you type)", show=False
     ),
+    BindingSpec(
+        "nodes",
+        "C",
+        "nodes",
+        "Nodes",
+        "Cluster nodes: availability, capacity and the environments placed on each",
+        show=False,
+    ),
     BindingSpec("help", "question_mark", "help", "Help", "Every key binding", scope="app"),
     BindingSpec(
         "next-theme", "ctrl+t", "next_theme", "Theme", "Switch to the next theme", show=False, scope="app"

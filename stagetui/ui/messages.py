@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 
 from stagetui.domain.cost import BudgetStatus
+from stagetui.service.cluster import ClusterNodes
 from stagetui.service.events import Event, StepProgress
 from stagetui.service.provisioning import UpRequest
 from stagetui.service.queries import EnvironmentDetail, EnvironmentView
@@ -54,6 +55,15 @@ class DriftHistoryLoaded(Message, bubble=False):
 
     uid: str
     values: list[float]
+
+
+@dataclass
+class NodesLoaded(Message, bubble=False):
+    """The nodes of every cluster runtime (each with its error when it did not answer), or why none could
+    be asked."""
+
+    clusters: list[ClusterNodes]
+    error: str = ""
 
 
 @dataclass

@@ -31,8 +31,16 @@ from stagetui.domain.models import (
     StepRecord,
     Strategy,
 )
+from stagetui.domain.nodes import NodeCapacity
 from stagetui.domain.service_status import ServiceStatus
-from stagetui.runtimes.base import DiscoveredEnvironment, Progress, Runtime, Workspace, environment_labels
+from stagetui.runtimes.base import (
+    DiscoveredEnvironment,
+    Progress,
+    Runtime,
+    RuntimeOperationError,
+    Workspace,
+    environment_labels,
+)
 from stagetui.service.api import StagetuiService
 from stagetui.service.paths import STATE_DIR_ENV
 from stagetui.ui.app import StagetuiApp
@@ -114,6 +122,58 @@ class FrozenRuntime(Runtime):
 
     def destroy(self, environment_id: str) -> list[str]:
         raise NeverProvisions(f"destroy({environment_id})")
+
+
+class FrozenCluster(FrozenRuntime):
+    """Test double for the "swarm" runtime: a cluster with fixed nodes, or one whose manager does not answer
+    (`error`), as `nodes()` of the real one raises it. It holds no environment of its own."""
+
+    cluster = True
+
+    def __init__(self, nodes: list[NodeCapacity], name: str = "swarm", error: str | None = None) -> None:
+        super().__init__([], name=name)
+        self.fixed_nodes = nodes
+        self.error = error
+
+    def nodes(self) -> list[NodeCapacity]:
+        if self.error is not None:
+            raise RuntimeOperationError(self.error)
+        return list(self.fixed_nodes)
+
+
+GIB = 2**30
+NO_ENGINE = (
+    "Swarm manager at unix:///var/run/docker.sock: the Docker engine does not answer (Error while fetching "
+    "server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory')))"
+)
+"""What the swarm runtime says on a machine without Docker."""
+
+
+def seeded_nodes(planted: list[Seed]) -> list[NodeCapacity]:
+    """Four nodes: the leader and a worker running tasks of the full clone and two others, a drained worker
+    and a worker that is down. (The seeded environments run on "local": these placements only exercise the
+    nodes screen, which reads nothing but what the cluster reports.)"""
+    search, _, payments, _, release = (seed.env.id for seed in planted)
+    return [
+        NodeCapacity(
+            "n3w0rk3r2aaaaaaaaaaaaaaa", "swarm-worker-2", "worker", "drain", "ready", "10.0.0.13",
+            8, 16 * GIB, engine_version="27.3.1",
+        ),
+        NodeCapacity(
+            "n1m4n4g3r1aaaaaaaaaaaaaa", "swarm-manager-1", "manager", "active", "ready", "10.0.0.11",
+            4, 8 * GIB, leader=True, engine_version="27.3.1", tasks=2,
+            environments={release: 1, search: 1}, reserved_cpus=1.0, reserved_memory_bytes=GIB,
+        ),
+        NodeCapacity(
+            "n2w0rk3r1aaaaaaaaaaaaaaa", "swarm-worker-1", "worker", "active", "ready", "10.0.0.12",
+            8, 16 * GIB, engine_version="27.3.1", tasks=3,
+            environments={release: 2, payments: 1}, reserved_cpus=1.5, reserved_memory_bytes=GIB + GIB // 2,
+        ),
+        NodeCapacity(
+            "n4w0rk3r3aaaaaaaaaaaaaaa", "swarm-worker-3", "worker", "active", "down", "10.0.0.14",
+            4, 8 * GIB, engine_version="27.3.1",
+        ),
+    ]  # fmt: skip
 
 
 # --- config trees for real drift checks -------------------------------------------------------------------
@@ -379,6 +439,7 @@ def seeded_service(state_dir: Path, config: StagetuiConfig) -> tuple[StagetuiSer
     service.core.runtimes["local"] = FrozenRuntime([(seed.env, seed.running) for seed in planted])
     # No engine is asked: whatever a Docker engine on this machine holds must not reach the snapshots.
     service.core.runtimes["docker"] = FrozenRuntime([], name="docker")
+    service.core.runtimes["swarm"] = FrozenCluster(seeded_nodes(planted))
     return service, planted
 
 

@@ -6,6 +6,8 @@ workers); widgets never call the service. Actions ask the app to run work on the
 
 from __future__ import annotations
 
+from collections import Counter
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,6 +41,7 @@ from stagetui.ui.screens.confirm import ConfirmScreen
 from stagetui.ui.screens.detail import DetailScreen
 from stagetui.ui.screens.experiments import ExperimentsScreen
 from stagetui.ui.screens.launch import LaunchScreen
+from stagetui.ui.screens.nodes import NodesScreen
 from stagetui.ui.screens.notes import NotesScreen
 from stagetui.ui.view_models import COLUMN_KEYS, view_of
 from stagetui.ui.widgets.drift_panel import DriftPanel
@@ -339,6 +342,12 @@ class DashboardScreen(Screen[None]):
 
     def action_notes(self) -> None:
         self.app.push_screen(NotesScreen(self.backend))
+
+    def action_nodes(self) -> None:
+        selected = self.table.selected
+        runtimes = Counter(view.environment.runtime for view in self.table.views.values())
+        chosen = selected.environment.id if selected is not None else None
+        self.app.push_screen(NodesScreen(self.backend, chosen, runtimes))
 
     def action_refresh_snapshot(self) -> None:
         self.post_message(SnapshotRefreshRequested())
