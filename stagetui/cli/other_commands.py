@@ -1,4 +1,4 @@
-"""config check: the config file, and the compose file the docker runtime would use."""
+"""config check: the config file, and the compose files the docker and swarm runtimes would use."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from stagetui.cli.context import CliContext
 from stagetui.compose.parse import ComposeError, load_compose
 from stagetui.compose.sample import packaged_compose
 from stagetui.config import ConfigError, load_config, resolve_config_path
+from stagetui.runtimes.base import RuntimeOperationError
+from stagetui.runtimes.swarm.definition import load_swarm_project
 
 
 def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -26,9 +28,13 @@ def run_config_check(args: argparse.Namespace, ctx: CliContext) -> int:
                 ctx.err.print(f"[red]✗[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         return exit_codes.BAD_INPUT
     compose = config.runtimes.docker.compose or packaged_compose()
+    swarm = config.runtimes.swarm
     try:
         project = load_compose(compose, os.environ)
-    except ComposeError as error:
+        if swarm.compose is not None or config.defaults.runtime == "swarm":
+            # What a cluster cannot run (builds, host paths) is refused too, before any `up`.
+            load_swarm_project(swarm.compose or config.runtimes.docker.compose, dict(os.environ))
+    except (ComposeError, RuntimeOperationError) as error:
         if ctx.json_output:
             ctx.emit_json({"file": str(path), "ok": False, "problems": [str(error)]})
         else:

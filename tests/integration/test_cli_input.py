@@ -109,3 +109,18 @@ def test_down_refuses_an_environment_another_live_process_is_provisioning(
         process.send_signal(signal.SIGINT)  # Ctrl-C: the run rolls back by itself
         assert process.wait(60) == 130
     assert cli(small_config, "ls", "--json").json() == []
+
+
+def test_config_check_refuses_what_a_swarm_cannot_run(tmp_path: Path, state_dir: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "x-stagetui:\n  endpoint: {service: web, port: 80}\n"
+        "services:\n  web:\n    build: .\n    ports: ['80']\n    volumes: ['/etc:/host-etc:ro']\n"
+    )
+    config = tmp_path / "swarm.yaml"
+    config.write_text(f"runtimes:\n  swarm:\n    compose: {compose}\n")
+    check = cli(config, "config", "check", "--json")
+    assert check.code == 2, check.stdout + check.stderr
+    (problem,) = check.json()["problems"]
+    assert "services.web.build" in problem and "/etc:/host-etc is a host path" in problem
+    assert not state_dir.exists()
