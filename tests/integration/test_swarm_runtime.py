@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import docker
 import pytest
 
+from stagetui.config import load_config
+from stagetui.service.api import StagetuiService
 from tests.conftest import SMALL_CONFIG
 from tests.integration.helpers import CliResult, cli, get_json
 from tests.integration.swarm_cluster import MANAGER, WORKER, SwarmCluster
@@ -168,6 +170,18 @@ def test_environment_spans_both_nodes_and_its_services_reach_each_other_by_name(
     listing = ok(cli(swarm_config, "nodes", "--json"))
     placed = {n["hostname"]: n["environments"].get(env_id, 0) for n in listing[0]["nodes"]}
     assert placed == {MANAGER: 2, WORKER: 2}  # assets on each; caller on the manager, app on the worker
+
+    # The caller's log as it is written (what `f` shows in the UI), ended promptly when asked to stop.
+    service = StagetuiService.open(load_config(swarm_config))
+    lines: list[str] = []
+    began = time.monotonic()
+    for line in service.follow_logs(
+        env_id, "caller", lambda: len(lines) >= 2 or time.monotonic() - began > 30
+    ):
+        if line.strip():
+            lines.append(line)
+    assert len(lines) >= 2 and all("customers" in line for line in lines), lines
+    assert time.monotonic() - began < 30
 
     down = cli(swarm_config, "down", env_id, "--json")
     assert down.code == 0, down.stderr

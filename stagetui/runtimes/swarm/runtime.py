@@ -48,6 +48,7 @@ from stagetui.runtimes.swarm.inventory import (
     list_services,
     list_tasks,
 )
+from stagetui.runtimes.swarm.logs import follow_service_log
 from stagetui.runtimes.swarm.rollout import Rollout, engine_now
 from stagetui.runtimes.swarm.stack import Stack, mount_target
 from stagetui.runtimes.workspaces import (
@@ -238,7 +239,9 @@ class SwarmRuntime(Runtime):
         try:
             with engine_errors(f"listing environments on {self.address}"):
                 inventories = list_inventory(self.client(), None).by_environment()
-        except EngineUnavailableError:
+        except RuntimeOperationError:
+            # No engine, or one that manages no swarm (a plain Docker host): with no workspace here, nothing
+            # of ours is known to be there, and `ls` must not fail for those who never use a swarm.
             if not workspaces:
                 return []
             raise
@@ -298,7 +301,7 @@ class SwarmRuntime(Runtime):
         with engine_errors(f"logs of {environment_id}"):
             client = self.client()
             services = [s for s in list_services(client, environment_id) if service in {None, s.service}]
-            streams = [(s.service, _logs(client, s.id, tail=0, follow=True)) for s in services]
+            streams = [(s.service, follow_service_log(client, s.id)) for s in services]
         yield from follow_streams(streams, stop)
 
     def service_status(self, environment_id: str) -> list[ServiceStatus]:
