@@ -20,6 +20,13 @@ def swarm_problems(project: ComposeProject) -> list[str]:
                 f"{where}.build: the nodes cannot share a local build; build and push the image (or load "
                 "it on every node) and name it in image:"
             )
+        shipped = [project.stagetui.data_volume, project.stagetui.config_volume]
+        for volume in {v for v in shipped if v is not None}:
+            if sum(1 for m in spec.volumes if m.kind == "volume" and m.source == volume) > 1:
+                problems.append(
+                    f"{where}.volumes: {volume} is mounted more than once; its files are shipped as configs "
+                    "to one place per service"
+                )
         for mount in spec.volumes:
             if mount.kind == "bind":
                 problems.append(

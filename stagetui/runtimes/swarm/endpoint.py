@@ -27,14 +27,14 @@ def choose_endpoint_mode(configured: str, engine_address: str, ipvs_table: Path 
 
 
 def node_host(address: str, engine_address: str) -> str:
-    """The address to reach a node at: its swarm address, unless that is a loopback or wildcard one (a
-    single-node swarm advertised on 127.0.0.1): then the manager's host, or this machine."""
+    """The address to reach a node at, as a URL's host: its swarm address, unless that is a loopback or
+    wildcard one (a single-node swarm advertised on 127.0.0.1): then the manager's host, or this machine."""
     if address and not address.startswith("127.") and address not in {"0.0.0.0", "::", "::1"}:
-        return address
-    remote = (
-        urlsplit(engine_address).hostname if engine_address.startswith(("tcp:", "ssh:", "http")) else None
-    )
-    return remote or "127.0.0.1"
+        host = address
+    else:
+        remote = engine_address.startswith(("tcp:", "ssh:", "http"))
+        host = (urlsplit(engine_address).hostname if remote else None) or "127.0.0.1"
+    return f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
 
 
 def endpoint_urls(

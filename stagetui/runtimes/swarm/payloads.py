@@ -61,7 +61,7 @@ class Payload:
         directories = sorted({str(PurePosixPath(self.target, f).parent) for f, _ in self.joins})
         lines = ["set -e", "mkdir -p " + " ".join(shlex.quote(d) for d in directories)]
         for relative, part_paths in self.joins:
-            sources = " ".join(shlex.quote(p) for p in part_paths)
+            sources = " ".join(shlex.quote(p) for p in part_paths) or "/dev/null"
             lines.append(f"cat {sources} > {shlex.quote(str(PurePosixPath(self.target, relative)))}")
         return "\n".join(lines)
 
@@ -92,7 +92,8 @@ def payload(environment_id: str, kind: str, directory: Path, target: str, *, max
     for relative, content in files:
         digest.update(relative.encode() + b"\0" + hashlib.sha256(content).digest())
     key = digest.hexdigest()
-    if all(len(content) <= PART_BYTES for _, content in files):
+    # Swarm refuses empty configs: an empty file is made by the start script, as files in parts are.
+    if all(0 < len(content) <= PART_BYTES for _, content in files):
         parts = tuple(
             ConfigPart(
                 naming.config_name(environment_id, kind, key, index),
@@ -106,7 +107,7 @@ def payload(environment_id: str, kind: str, directory: Path, target: str, *, max
     joins = []
     for relative, content in files:
         paths = []
-        for offset in range(0, max(len(content), 1), PART_BYTES):
+        for offset in range(0, len(content), PART_BYTES):
             index = len(split)
             path = str(PARTS_ROOT / kind / str(index))
             split.append(

@@ -7,8 +7,10 @@ wants replicas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from stagetui.runtimes.swarm import naming
@@ -83,18 +85,41 @@ class ServiceProgress:
         return text + (f" ({self.last_error})" if self.last_error else "")
 
 
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def engine_time(text: str) -> datetime | None:
+    """An engine timestamp (RFC 3339 with up to nanoseconds, trailing zeros trimmed, in UTC or the
+    daemon's zone) as an aware datetime; None when there is none."""
+    if not text:
+        return None
+    # fromisoformat takes at most microseconds.
+    trimmed = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text.replace("Z", "+00:00"), 1)
+    try:
+        moment = datetime.fromisoformat(trimmed)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def progress_of(service: str, wanted: int, tasks: Iterable[TaskEntry], since: str = "") -> ServiceProgress:
-    """How far `service` is; failures count from `since` (the engine's ISO time a wait began) on."""
-    ordered = sorted(tasks, key=lambda t: t.updated_at)
+    """How far `service` is; failures count from `since` (the engine's time a wait began) on."""
+    start = engine_time(since)
+
+    def recent(task: TaskEntry) -> bool:
+        updated = engine_time(task.updated_at)
+        return start is None or (updated is not None and updated >= start)
+
+    ordered = sorted(tasks, key=lambda t: engine_time(t.updated_at) or datetime.min.replace(tzinfo=UTC))
     running = sum(1 for t in ordered if t.running)
-    failed = [t for t in ordered if t.state in {"failed", "rejected"} and t.updated_at >= since]
-    pending = [
-        t for t in ordered if t.desired_state == "running" and not t.running and (t.error or t.message)
-    ]
-    last = (failed + pending)[-1:] if not running or running < wanted else []
+    failed = [t for t in ordered if t.state in {"failed", "rejected"} and recent(t)]
+    waiting = [t for t in ordered if t.desired_state == "running" and not t.running]
     error = ""
-    if last:
-        error = last[0].error or last[0].message
+    if running < wanted:
+        # A real error (Swarm's Err) wins over a routine status message ("preparing") of a replacement.
+        errors = [t.error for t in failed + waiting if t.error]
+        messages = [t.message for t in waiting if t.message]
+        error = (errors or messages or [""])[-1]
     return ServiceProgress(service, wanted, running, len(failed), error)
 
 
