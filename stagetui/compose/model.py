@@ -116,6 +116,10 @@ class ServiceSpec:
     """Seconds; None: the runtime's stop timeout."""
     deploy: DeploySpec = field(default_factory=DeploySpec)
 
+    def mount_target(self, volume: str | None) -> str | None:
+        """Where the service mounts the named volume, if it does."""
+        return next((m.target for m in self.volumes if m.kind == "volume" and m.source == volume), None)
+
 
 @dataclass(frozen=True)
 class EndpointSpec:
@@ -159,3 +163,8 @@ class ComposeProject:
     @property
     def config_service(self) -> str:
         return self.stagetui.config_service or self.stagetui.endpoint.service
+
+    @property
+    def data_target(self) -> str | None:
+        """Where the config service mounts the data volume: its database's directory as it sees it."""
+        return self.services[self.config_service].mount_target(self.stagetui.data_volume)

@@ -55,3 +55,21 @@ def workspace_labels(root: Path) -> dict[str, dict[str, str]]:
                 labels = json.loads((directory / LABELS_FILE).read_text())
             found[directory.name] = labels
     return found
+
+
+START_FILE = "start.json"
+"""Seconds from the start of the environment until each service was started, for the step's detail."""
+
+
+def record_start(workspace: Workspace, seconds: dict[str, float]) -> None:
+    atomic_write_text(workspace.logs_dir / START_FILE, json.dumps(seconds, indent=2))
+
+
+def start_summary(workspace: Workspace, verb: str = "started") -> str:
+    """ "started a at 0.1s, b at 1.2s" from the recorded start; "" when none was recorded."""
+    try:
+        seconds = json.loads((workspace.logs_dir / START_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    ordered = sorted(seconds.items(), key=lambda item: item[1])
+    return f"{verb} " + ", ".join(f"{service} at {at:.1f}s" for service, at in ordered)

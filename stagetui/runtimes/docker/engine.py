@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import docker
@@ -31,6 +32,32 @@ def connect(host: str | None, environ: Mapping[str, str], timeout: float) -> doc
         client = docker.DockerClient(base_url=address, timeout=int(max(1, timeout)), version="auto")
         client.ping()
         return client
+
+
+class EngineConnection:
+    """One client for an engine, made on first use and shared by threads (a runtime's workers)."""
+
+    def __init__(
+        self,
+        host: str | None,
+        environ: Mapping[str, str],
+        api_timeout: float,
+        factory: Callable[[], docker.DockerClient] | None = None,
+    ) -> None:
+        self.address = engine_address(host, environ)
+        self._host, self._environ, self._timeout = host, dict(environ), api_timeout
+        self._factory = factory
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> docker.DockerClient:
+        """The client; EngineUnavailableError while the engine does not answer (retried on the next call)."""
+        with self._lock:
+            if self._client is None:
+                self._client = (
+                    self._factory() if self._factory else connect(self._host, self._environ, self._timeout)
+                )
+            return self._client
 
 
 @contextmanager

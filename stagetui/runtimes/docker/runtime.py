@@ -9,9 +9,7 @@ what runs: teardown, gc and discovery search it by label.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +37,7 @@ from stagetui.runtimes.base import (
 )
 from stagetui.runtimes.docker import naming
 from stagetui.runtimes.docker.containers import container_request, create_container
-from stagetui.runtimes.docker.engine import EngineUnavailableError, connect, engine_address, engine_errors
+from stagetui.runtimes.docker.engine import EngineConnection, EngineUnavailableError, engine_errors
 from stagetui.runtimes.docker.image_policy import ensure_images
 from stagetui.runtimes.docker.inventory import ContainerEntry, Inventory, list_inventory
 from stagetui.runtimes.docker.logs import follow_container_logs, merged_tail
@@ -50,14 +48,13 @@ from stagetui.runtimes.docker.volumes import fill_volume
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.workspaces import (
     create_workspace_directory,
+    record_start,
+    start_summary,
     workspace_labels,
     workspace_under,
     write_labels,
 )
-from stagetui.store.atomic import atomic_write_text
 
-START_FILE = "start.json"
-"""Seconds from the start of the environment until each service was started, for the step's detail."""
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
 """Variables the runtime sets in the config service for itself (left out of live drift)."""
 
@@ -80,10 +77,10 @@ class DockerRuntime(Runtime):
         self.root = root
         self.settings = settings
         self.environ = dict(environ)
-        self._client_factory = client_factory
-        self._client: docker.DockerClient | None = None
+        self._engine = EngineConnection(
+            settings.host, environ, settings.api_timeout.total_seconds(), client_factory
+        )
         self._project: ComposeProject | None = None
-        self._lock = threading.Lock()
 
     # -- wiring ------------------------------------------------------------------------------------------
 
@@ -93,18 +90,10 @@ class DockerRuntime(Runtime):
 
     @property
     def address(self) -> str:
-        return engine_address(self.settings.host, self.environ)
+        return self._engine.address
 
     def client(self) -> docker.DockerClient:
-        with self._lock:
-            if self._client is None:
-                timeout = self.settings.api_timeout.total_seconds()
-                self._client = (
-                    self._client_factory()
-                    if self._client_factory
-                    else connect(self.settings.host, self.environ, timeout)
-                )
-            return self._client
+        return self._engine.client()
 
     def project(self) -> ComposeProject:
         """The environment definition; RuntimeOperationError (naming file, line and key) when it is bad."""
@@ -132,9 +121,7 @@ class DockerRuntime(Runtime):
             project = self.project()
         except RuntimeOperationError:
             return None
-        volume = project.stagetui.data_volume
-        mounts = project.services[project.config_service].volumes
-        return next((Path(m.target) for m in mounts if m.kind == "volume" and m.source == volume), None)
+        return Path(project.data_target) if project.data_target else None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -190,7 +177,7 @@ class DockerRuntime(Runtime):
             max(1.0, deadline - time.monotonic()),
             lambda f, m: report(0.35 + 0.65 * f, m),
         )
-        atomic_write_text(workspace.logs_dir / START_FILE, json.dumps(started.seconds, indent=2))
+        record_start(workspace, started.seconds)
         return self._endpoint(client, env.id, project)
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
@@ -382,12 +369,7 @@ class DockerRuntime(Runtime):
         return data_identity(workspace) if self.settings.share_data else None
 
     def start_summary(self, workspace: Workspace) -> str:
-        try:
-            seconds = json.loads((workspace.logs_dir / START_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return ""
-        ordered = sorted(seconds.items(), key=lambda item: item[1])
-        return "started " + ", ".join(f"{service} at {at:.1f}s" for service, at in ordered)
+        return start_summary(workspace, "started")
 
     def collect_shared(self, dry_run: bool = False) -> list[str]:
         """Seed volumes no container mounts any more (their snapshot was replaced, or every environment

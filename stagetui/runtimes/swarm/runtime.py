@@ -9,9 +9,7 @@ data and config travel to the nodes as Swarm configs (payloads.py).
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -34,7 +32,7 @@ from stagetui.runtimes.base import (
     Workspace,
     environment_labels,
 )
-from stagetui.runtimes.docker.engine import EngineUnavailableError, connect, engine_address, engine_errors
+from stagetui.runtimes.docker.engine import EngineConnection, EngineUnavailableError, engine_errors
 from stagetui.runtimes.health import probe_health
 from stagetui.runtimes.log_streams import follow_streams, merge_tails
 from stagetui.runtimes.swarm.capacity import node_capacity
@@ -50,16 +48,16 @@ from stagetui.runtimes.swarm.inventory import (
 )
 from stagetui.runtimes.swarm.logs import follow_service_log
 from stagetui.runtimes.swarm.rollout import Rollout, engine_now
-from stagetui.runtimes.swarm.stack import Stack, mount_target
+from stagetui.runtimes.swarm.stack import Stack
 from stagetui.runtimes.workspaces import (
     create_workspace_directory,
+    record_start,
+    start_summary,
     workspace_labels,
     workspace_under,
     write_labels,
 )
-from stagetui.store.atomic import atomic_write_text
 
-START_FILE = "start.json"
 PLUMBING = frozenset({"STAGETUI_ENV_ID"})
 TASKS_GONE_TIMEOUT = 60.0
 """How long teardown waits for the nodes to stop and remove an environment's tasks (Swarm takes a few
@@ -82,27 +80,19 @@ class SwarmRuntime(Runtime):
         self.settings = settings
         self.environ = dict(environ)
         self._compose = settings.compose or fallback_compose
-        self._client_factory = client_factory
-        self._client: docker.DockerClient | None = None
+        self._engine = EngineConnection(
+            settings.host, environ, settings.api_timeout.total_seconds(), client_factory
+        )
         self._project: ComposeProject | None = None
-        self._lock = threading.Lock()
 
     # -- wiring ------------------------------------------------------------------------------------------
 
     @property
     def address(self) -> str:
-        return engine_address(self.settings.host, self.environ)
+        return self._engine.address
 
     def client(self) -> docker.DockerClient:
-        with self._lock:
-            if self._client is None:
-                timeout = self.settings.api_timeout.total_seconds()
-                self._client = (
-                    self._client_factory()
-                    if self._client_factory
-                    else connect(self.settings.host, self.environ, timeout)
-                )
-            return self._client
+        return self._engine.client()
 
     def project(self) -> ComposeProject:
         if self._project is None:
@@ -117,8 +107,7 @@ class SwarmRuntime(Runtime):
             project = self.project()
         except RuntimeOperationError:
             return None
-        target = mount_target(project.services[project.config_service], project.stagetui.data_volume)
-        return Path(target) if target else None
+        return Path(project.data_target) if project.data_target else None
 
     def _manager(self) -> docker.DockerClient:
         """The client, once the engine is known to manage a swarm."""
@@ -176,7 +165,7 @@ class SwarmRuntime(Runtime):
                 started[service] = round(time.monotonic() - begun, 3)
             rollout.wait_ready(set(level), since)
             report(0.2 + 0.8 * (number + 1) / len(levels), f"{', '.join(level)} running")
-        atomic_write_text(workspace.logs_dir / START_FILE, json.dumps(started, indent=2))
+        record_start(workspace, started)
         return self._endpoint(client, env.id)
 
     def wait_healthy(self, env: Environment, endpoint: str, timeout: float) -> str:
@@ -344,12 +333,7 @@ class SwarmRuntime(Runtime):
         return {k: v for k, v in pairs.items() if k not in PLUMBING}
 
     def start_summary(self, workspace: Workspace) -> str:
-        try:
-            seconds = json.loads((workspace.logs_dir / START_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return ""
-        ordered = sorted(seconds.items(), key=lambda item: item[1])
-        return "created " + ", ".join(f"{service} at {at:.1f}s" for service, at in ordered)
+        return start_summary(workspace, "created")
 
     # -- helpers ---------------------------------------------------------------------------------------------
 

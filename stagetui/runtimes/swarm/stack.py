@@ -19,11 +19,6 @@ from stagetui.runtimes.swarm.payloads import Payload, PayloadError, payload
 from stagetui.runtimes.swarm.specs import ImageDefaults, ServiceRequest, service_request
 
 
-def mount_target(spec: ServiceSpec, volume: str | None) -> str | None:
-    """Where `spec` mounts the named volume, if it does."""
-    return next((m.target for m in spec.volumes if m.kind == "volume" and m.source == volume), None)
-
-
 class Stack:
     """One environment's stack on the manager `client` talks to."""
 
@@ -66,7 +61,7 @@ class Stack:
         found: dict[tuple[str, str], Payload] = {}
         for volume, kind, directory in shipped:
             for spec in self.project.services.values():
-                target = mount_target(spec, volume) if volume else None
+                target = spec.mount_target(volume) if volume else None
                 if volume is None or target is None or (volume, target) in found:
                     continue
                 try:
@@ -98,7 +93,7 @@ class Stack:
         """The service gets the config's variables or mounts its file: a config change updates it."""
         volume = self.project.stagetui.config_volume
         return spec.name == self.project.config_service or (
-            volume is not None and mount_target(spec, volume) is not None
+            volume is not None and spec.mount_target(volume) is not None
         )
 
     def request(
