@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from rich.markup import escape
 from rich.table import Table
@@ -38,33 +38,33 @@ def node_to_json(node: NodeCapacity) -> dict[str, Any]:
 
 
 def nodes_table(cluster: ClusterNodes) -> Table:
-    table = Table(title=f"{cluster.runtime} nodes", title_justify="left", box=None, padding=(0, 2))
-    for column in (
-        "node",
-        "role",
-        "availability",
-        "state",
-        "address",
-        "cpus",
-        "memory",
-        "tasks",
-        "environments",
-    ):
-        table.add_column(column, justify="right" if column in {"cpus", "memory", "tasks"} else "left")
+    table = Table(title=f"{cluster.runtime} nodes", title_justify="left", box=None, padding=(0, 1))
+    for column in ("node", "role", "availability", "state", "address", "cpus", "memory", "tasks"):
+        justify: Literal["left", "right"] = "right" if column in {"cpus", "memory", "tasks"} else "left"
+        table.add_column(column, justify=justify, no_wrap=True)
     for node in cluster.nodes:
         style = AVAILABILITY_STYLES.get(node.availability, "")
-        environments = ", ".join(f"{env} ({count})" for env, count in node.environments.items())
         table.add_row(
             escape(node.hostname or node.id[:12]),
-            node.role + (" (leader)" if node.leader else ""),
+            "leader" if node.leader else node.role,
             f"[{style}]{node.availability}[/]" if style else node.availability,
             node.state if node.state == "ready" else f"[red]{node.state}[/]",
             node.address,
             f"{node.cpus:g}",
             format_bytes(node.memory_bytes),
             str(node.tasks),
-            escape(environments) or "-",
         )
+    return table
+
+
+def placements(cluster: ClusterNodes) -> Table:
+    """Which environments run tasks on which node (a line per node; ids are long, so not a column)."""
+    table = Table(title="placed", title_justify="left", box=None, padding=(0, 1), show_header=False)
+    table.add_column("node", no_wrap=True, style="bold")
+    table.add_column("environments")
+    for node in cluster.nodes:
+        placed = ", ".join(f"{env} ({count})" for env, count in node.environments.items())
+        table.add_row(escape(node.hostname or node.id[:12]), escape(placed) or "[dim]no environment[/]")
     return table
 
 
@@ -83,6 +83,7 @@ def run_nodes(args: argparse.Namespace, ctx: CliContext) -> int:
                 ctx.show(f"[red]✗[/] {cluster.runtime}: {escape(cluster.error)}")
             else:
                 ctx.show(nodes_table(cluster))
+                ctx.show(placements(cluster))
     return exit_codes.FAILED if any(c.error for c in clusters) else exit_codes.OK
 
 
