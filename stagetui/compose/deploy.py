@@ -15,7 +15,7 @@ DEPLOY_REFUSED = {
     **dict.fromkeys(("restart_policy", "rollback_config"), NOT_YET),
 }
 PLACEMENT_KEYS = ("constraints", "max_replicas_per_node", "preferences")
-UPDATE_KEYS = ("delay", "failure_action", "order", "parallelism")
+UPDATE_KEYS = ("delay", "failure_action", "monitor", "order", "parallelism")
 RESOURCES_KEYS = ("limits",)
 LIMITS_KEYS = ("cpus", "memory")
 _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmg]?)b?", re.IGNORECASE)
@@ -73,6 +73,7 @@ def _update(node: Node) -> UpdateConfig:
     return UpdateConfig(
         parallelism=fields["parallelism"].integer(0) if "parallelism" in fields else 1,
         delay=fields["delay"].duration() if "delay" in fields else 0.0,
+        monitor=fields["monitor"].duration() if "monitor" in fields else 1.0,
         order=cast(Literal["stop-first", "start-first"], order),
         failure_action=cast(Literal["pause", "continue", "rollback"], action),
     )

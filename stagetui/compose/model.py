@@ -66,6 +66,9 @@ class UpdateConfig:
 
     parallelism: int = 1
     delay: float = 0.0
+    monitor: float = 1.0
+    """Seconds each updated task is watched for failure before the next batch (Swarm's default is 5 s;
+    with healthchecks a task counts as running only once healthy, so staging needs less)."""
     order: Literal["stop-first", "start-first"] = "stop-first"
     failure_action: Literal["pause", "continue", "rollback"] = "pause"
 

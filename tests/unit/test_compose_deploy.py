@@ -43,7 +43,7 @@ def test_every_supported_key(tmp_path: Path) -> None:
         constraints: ["node.role == worker", "node.labels.zone == a"]
         max_replicas_per_node: 1
         preferences: [{spread: node.labels.zone}]
-      update_config: {parallelism: 2, delay: 5s, order: start-first, failure_action: rollback}
+      update_config: {parallelism: 2, delay: 5s, monitor: 2s, order: start-first, failure_action: rollback}
       resources:
         limits: {cpus: "0.5", memory: 256M}""",
     )
@@ -53,7 +53,9 @@ def test_every_supported_key(tmp_path: Path) -> None:
         constraints=("node.role == worker", "node.labels.zone == a"),
         max_replicas_per_node=1,
         spread=("node.labels.zone",),
-        update=UpdateConfig(parallelism=2, delay=5.0, order="start-first", failure_action="rollback"),
+        update=UpdateConfig(
+            parallelism=2, delay=5.0, monitor=2.0, order="start-first", failure_action="rollback"
+        ),
         cpu_limit=0.5,
         memory_limit=256 * 1024**2,
         labels={"team": "shop"},

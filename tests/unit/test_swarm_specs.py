@@ -53,7 +53,9 @@ WEB = ServiceSpec(
         cpu_limit=0.5,
         memory_limit=256 * 1024**2,
         labels={"tier": "front"},
-        update=UpdateConfig(parallelism=2, delay=1.5, order="start-first", failure_action="rollback"),
+        update=UpdateConfig(
+            parallelism=2, delay=1.5, monitor=0.5, order="start-first", failure_action="rollback"
+        ),
     ),
 )
 BARE = ServiceSpec(name="cache", image="redis:7")
@@ -167,6 +169,7 @@ def test_without_deploy_there_is_no_placement_nor_limit() -> None:
     assert made.update_config == {
         "Parallelism": 1,
         "Delay": 0,
+        "Monitor": SECOND,
         "Order": "stop-first",
         "FailureAction": "pause",
     }
@@ -176,6 +179,7 @@ def test_rolling_updates_follow_deploy_update_config() -> None:
     assert request(WEB).update_config == {
         "Parallelism": 2,
         "Delay": 1_500_000_000,
+        "Monitor": 500_000_000,
         "Order": "start-first",
         "FailureAction": "rollback",
     }

@@ -64,12 +64,11 @@ def roll_config(stack: Stack, timeout: float) -> str:
                 "update_config": request.update_config,
             }
             client.api.update_service(entry.id, entry.version, **changed)
-        touched.append(entry)
-    for entry in touched:
-        rollout.wait_updated(entry.id, entry.service)
-    rollout.wait_ready({e.service for e in touched}, since)
+        touched.append((entry, request))
+    for entry, request in touched:
+        rollout.wait_rolled(entry.id, entry.service, request.task_template, entry.replicas, since)
     with engine_errors(f"removing old configs of {environment_id}"):
         for name, labels in inventory.configs:
             if name not in config_ids and labels.get(naming.ROLE_LABEL) == "config":
                 client.api.remove_config(name)
-    return f"config rolled out to {', '.join(e.service for e in touched) or 'no service'}"
+    return f"config rolled out to {', '.join(e.service for e, _ in touched) or 'no service'}"

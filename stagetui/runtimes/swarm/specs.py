@@ -219,6 +219,7 @@ def service_request(
         update_config={
             "Parallelism": update.parallelism,
             "Delay": round(update.delay * NANOSECONDS),
+            "Monitor": round(update.monitor * NANOSECONDS),
             "Order": update.order,
             "FailureAction": update.failure_action,
         },
