@@ -12,9 +12,12 @@ from typing import Any, TypeVar
 
 import docker
 import pytest
+from textual.widgets import DataTable
 
 from stagetui.config import load_config
 from stagetui.service.api import StagetuiService
+from stagetui.ui.app import StagetuiApp
+from stagetui.ui.screens.nodes import NodesScreen
 from tests.conftest import SMALL_CONFIG
 from tests.integration.helpers import CliResult, cli, get_json
 from tests.integration.swarm_cluster import MANAGER, WORKER, SwarmCluster
@@ -344,3 +347,32 @@ def test_what_a_swarm_cannot_run_is_refused_before_anything_is_made(
         detail
     )
     assert not labelled(swarm_cluster.manager)
+
+
+async def test_the_ui_cluster_view_shows_the_real_swarm(
+    swarm_config: Path, swarm_cluster: SwarmCluster
+) -> None:
+    env_id = up(swarm_config, "feature/tui")["id"]
+    app = StagetuiApp(StagetuiService.open(load_config(swarm_config)))
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("C")  # the binding itself: this is what a user does
+            deadline = time.monotonic() + 30
+            cells: list[str] = []
+            while time.monotonic() < deadline:
+                await pilot.app.workers.wait_for_complete()
+                await pilot.pause(0.2)
+                if isinstance(app.screen, NodesScreen):
+                    cells = [
+                        str(cell)
+                        for table in app.screen.query(DataTable)
+                        for index in range(table.row_count)
+                        for cell in table.get_row_at(index)
+                    ]
+                    if any(env_id in cell for cell in cells):
+                        break
+            assert isinstance(app.screen, NodesScreen)
+            assert {MANAGER, WORKER} <= set(cells), cells  # both nodes, by hostname
+            assert sum(env_id in cell for cell in cells) == 2, cells  # placed on both
+    finally:
+        assert ok(cli(swarm_config, "down", env_id, "--json"))
