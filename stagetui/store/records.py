@@ -110,7 +110,19 @@ def step_from_record(record: Record) -> StepRecord:
 
 
 def metric_to_record(sample: MetricSample) -> Record:
-    return {**asdict(sample), "at": _time(sample.at), "strategy": sample.strategy.value}
+    # Spelled out rather than asdict(), which deep-copies every field: bulk recording spent its time there.
+    return {
+        "at": _time(sample.at),
+        "metric": sample.metric,
+        "value": sample.value,
+        "environment_uid": sample.environment_uid,
+        "environment_id": sample.environment_id,
+        "strategy": sample.strategy.value,
+        "runtime": sample.runtime,
+        "branch": sample.branch,
+        "step": sample.step,
+        "experiment": sample.experiment,
+    }
 
 
 def metric_from_record(record: Record) -> MetricSample:

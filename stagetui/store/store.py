@@ -1,8 +1,9 @@
 """The local store: environments and their history in TinyDB files.
 
-Writes are atomic (see storage.py) and serialized across processes by one lock. TinyDB rewrites a whole
-file on every insert, so append-heavy history (steps, metrics, checks, audit) is partitioned by month and
-written in batches, and environments live in one small file.
+Writes are atomic (see atomic.py) and serialized across processes by one lock. TinyDB rewrites a whole
+file on every insert, so append-heavy history (steps, metrics, checks, audit) is partitioned by month into
+bounded chunks (history.py) and written in batches, and environments live in one small file. Parsed files
+are kept in memory while unchanged on disk (files.py): dashboards re-read the same history every refresh.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, TypeVar
 from tinydb import Query, TinyDB
 
 from stagetui.domain.models import AuditEntry, CheckRecord, Environment, MetricSample, StepRecord
-from stagetui.store import records
+from stagetui.store import history, records, sample_index
 from stagetui.store.atomic import atomic_write_text
+from stagetui.store.files import FileCache, Records
 from stagetui.store.lock import StateLock
 from stagetui.store.storage import AtomicJSONStorage, StoreCorruptedError
 
@@ -57,22 +59,38 @@ class Store:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.lock = StateLock(directory / "store.lock")
+        self.files = FileCache()
         with self.lock.hold():
             self._check_schema()
 
     # --- environments -------------------------------------------------------------------------------
     def save_environment(self, env: Environment) -> None:
-        with self.table(self.directory / "environments.json") as table:
-            table.upsert(records.environment_to_record(env), Query().uid == env.uid)
+        path = self.directory / "environments.json"
+        with self.lock.hold():
+            current, uids = self.files.records(path), self._environments()
+            record = records.environment_to_record(env)
+            if env.uid in uids:  # an upsert, as TinyDB's: every document with that uid takes the new fields
+                changed = {doc_id: {**current[doc_id], **record} for doc_id in uids[env.uid]}
+            else:
+                changed = {str(max(map(int, current), default=0) + 1): record}
+                uids = {**uids, env.uid: list(changed)}
+            carried: dict[str, Any] = {"uids": uids}
+            converted = self.files.peek(path, "environments")
+            if converted is not None:  # the others' conversions stay valid in the new version of the file
+                fresh = {doc_id: records.environment_from_record(r) for doc_id, r in changed.items()}
+                carried["environments"] = {**converted, **fresh}
+            self.files.write(path, {**current, **changed}, carried)
 
     def environments(self) -> list[Environment]:
-        with self.table(self.directory / "environments.json") as table:
-            return [records.environment_from_record(r) for r in table.all()]
+        path = self.directory / "environments.json"
+        with self.lock.hold():
+            order, converted = self.files.records(path), self._converted_environments()
+        return [_detached(converted[doc_id]) for doc_id in order]
 
     def environment(self, uid: str) -> Environment | None:
-        with self.table(self.directory / "environments.json") as table:
-            found = table.get(Query().uid == uid)
-        return records.environment_from_record(dict(found)) if found else None
+        with self.lock.hold():
+            found = self._environments().get(uid)
+            return _detached(self._converted_environments()[found[0]]) if found else None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -92,8 +110,13 @@ class Store:
         self._append("metrics", [(s.at, records.metric_to_record(s)) for s in samples])
 
     def metrics(self, since: datetime | None = None, metric: str | None = None) -> list[MetricSample]:
-        found = self._scan("metrics", since, lambda r: metric is None or r["metric"] == metric)
-        return [records.metric_from_record(r) for r in found]
+        found: list[MetricSample] = []
+        with self.lock.hold():
+            for chunk in history.chunks(self.directory / "history", "metrics", since):
+                # Only the converted samples stay cached: full chunks are never rewritten.
+                index = self.files.derived(chunk.path, "samples", sample_index.build, keep_records=False)
+                found.extend(index.select(since, metric))
+        return found
 
     def add_checks(self, checks: Iterable[CheckRecord]) -> None:
         self._append("checks", [(c.at, records.check_to_record(c)) for c in checks])
@@ -134,6 +157,7 @@ class Store:
     def table(self, path: Path) -> Iterator[Any]:
         """The TinyDB table in `path`, under the store lock, never cached across processes."""
         with self.lock.hold():
+            self.files.forget(path)  # written through TinyDB, not through the cache
             database = TinyDB(str(path), storage=AtomicJSONStorage)
             try:
                 # cache_size=0: another process may have written since our last read.
@@ -141,29 +165,49 @@ class Store:
             finally:
                 database.close()
 
-    def _partition(self, kind: str, at: datetime) -> Path:
-        return self.directory / "history" / f"{kind}-{at.astimezone(UTC):%Y-%m}.json"
+    def _environments(self) -> dict[str, list[str]]:
+        """uid -> document ids in environments.json (one, unless an old file holds duplicates)."""
+        return self.files.derived(self.directory / "environments.json", "uids", _uid_index)
+
+    def _converted_environments(self) -> dict[str, Environment]:
+        path = self.directory / "environments.json"
+        return self.files.derived(path, "environments", _convert_environments)
 
     def _append(self, kind: str, items: list[tuple[datetime, dict[str, Any]]]) -> None:
-        by_partition: dict[Path, list[dict[str, Any]]] = {}
+        by_month: dict[str, list[dict[str, Any]]] = {}
         for at, record in items:
-            by_partition.setdefault(self._partition(kind, at), []).append(record)
+            by_month.setdefault(history.month_of(at), []).append(record)
         with self.lock.hold():
-            for path, batch in by_partition.items():
-                with self.table(path) as table:
-                    table.insert_multiple(batch)
+            for month, batch in by_month.items():
+                history.append(self.files, self.directory / "history", kind, month, batch)
 
     def _scan(
         self, kind: str, since: datetime | None, keep: Callable[[dict[str, Any]], bool]
     ) -> list[dict[str, Any]]:
-        first = self._partition(kind, since).name if since else ""
         found: list[dict[str, Any]] = []
         with self.lock.hold():
-            for path in sorted((self.directory / "history").glob(f"{kind}-*.json")):
-                if path.name < first:
-                    continue
-                with self.table(path) as table:
-                    found.extend(dict(r) for r in table.all() if keep(r))
+            for chunk in history.chunks(self.directory / "history", kind, since):
+                found.extend(dict(r) for r in self.files.records(chunk.path).values() if keep(r))
         if since:
             found = [r for r in found if datetime.fromisoformat(r.get("at") or r["started_at"]) >= since]
         return found
+
+
+def _uid_index(documents: Records) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for doc_id, record in documents.items():
+        index.setdefault(record["uid"], []).append(doc_id)
+    return index
+
+
+def _convert_environments(documents: Records) -> dict[str, Environment]:
+    return {doc_id: records.environment_from_record(r) for doc_id, r in documents.items()}
+
+
+def _detached(env: Environment) -> Environment:
+    """A copy callers may change (they do: status, detail) without touching the cached one; its other
+    fields are immutable values. A shallow copy of the instance dict: copy.copy() cost 3x as much."""
+    twin = object.__new__(Environment)
+    twin.__dict__.update(env.__dict__)
+    twin.labels = dict(env.labels)
+    return twin
