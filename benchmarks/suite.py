@@ -230,11 +230,18 @@ def _ui_latency(data: dict[str, Any]) -> list[Headline]:
     ]
 
 
+def _store(data: dict[str, Any]) -> list[Headline]:
+    return [
+        (f"store {case}", _get(result, "ratio"), "the same records/queries done directly")
+        for case, result in (data.get("results") or {}).items()
+    ]
+
+
 READERS: dict[str, Callable[[dict[str, Any]], list[Headline]]] = {
     "provisioning": _provisioning,
     "data": _data,
     "drift": _drift,
-    "store": _generic,
+    "store": _store,
     "ui-scale": _generic,
     "ui-latency": _ui_latency,
     "docker": _docker,
