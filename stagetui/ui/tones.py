@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
@@ -15,8 +17,15 @@ def tone_style(app: App[object], tone: Tone) -> Style:
         return Style()
     if tone is Tone.MUTED:
         return Style(dim=True)  # the theme's muted text is relative ("auto 60%"), dim is its Rich equivalent
+    return _colour_style(app.theme_variables.get(tone.value, ""))
+
+
+@lru_cache(maxsize=256)
+def _colour_style(colour: str) -> Style:
+    """Keyed by the theme's colour text, so a theme switch gets new styles. Cached: a first paint of 2,000
+    rows asks for 20,000 cells, and parsing a colour and building a Style each time was half of it."""
     try:
-        return Style(color=Color.parse(app.theme_variables.get(tone.value, "")).rich_color)
+        return Style(color=Color.parse(colour).rich_color)
     except ColorParseError:
         return Style()
 

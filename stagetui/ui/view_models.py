@@ -129,13 +129,6 @@ def environment_cells(view: EnvironmentView, now: datetime, costs: CostModel) ->
     """Every cell of one environment's row, keyed by column."""
     env = view.environment
     status = view.status.value + ("?" if not view.recorded else "")
-    ttl = env.ttl_left(now)
-    ttl_tone = (
-        Tone.ERROR
-        if ttl.total_seconds() <= 0
-        else (Tone.WARNING if ttl.total_seconds() < 900 else Tone.NORMAL)
-    )
-    cost = cost_so_far(env, now, costs)
     cells = {
         "id": Cell(env.id, Tone.NORMAL, env.id),
         "strategy": Cell(
@@ -144,22 +137,46 @@ def environment_cells(view: EnvironmentView, now: datetime, costs: CostModel) ->
         "runtime": Cell(env.runtime, Tone.NORMAL, env.runtime),
         "branch": Cell(env.branch, Tone.MUTED, env.branch),
         "status": Cell(status, STATUS_TONES[view.status], view.status.value),
-        "age": Cell(format_age(now - env.created_at), Tone.NORMAL, (now - env.created_at).total_seconds()),
-        "freshness": freshness_cell(current_freshness(view, now)),
         "drift": drift_cell(view),
-        "cost": Cell(format_money(cost, costs.currency), Tone.NORMAL, cost),
-        "ttl": Cell(format_age(ttl) if ttl.total_seconds() > 0 else "expired", ttl_tone, ttl.total_seconds()),
+        **time_cells(view, now, costs),
     }
     return {key: cells[key] for key in COLUMN_KEYS}
 
 
+def same_row(old: EnvironmentView, new: EnvironmentView) -> bool:
+    """True when `new` shows the same row as `old` but for the time-dependent cells: what environment_cells
+    reads of a view. (Its freshness is not compared: cells assess it again at the time they show.)"""
+    return (old.status, old.recorded, old.environment) == (new.status, new.recorded, new.environment)
+
+
+def time_cells(view: EnvironmentView, now: datetime, costs: CostModel) -> dict[str, Cell]:
+    """The cells that change as the clock moves (the once-a-second tick computes only these)."""
+    env = view.environment
+    ttl = env.ttl_left(now)
+    ttl_tone = (
+        Tone.ERROR
+        if ttl.total_seconds() <= 0
+        else (Tone.WARNING if ttl.total_seconds() < 900 else Tone.NORMAL)
+    )
+    cost = cost_so_far(env, now, costs)
+    return {
+        "freshness": freshness_cell(current_freshness(view, now)),
+        "ttl": Cell(format_age(ttl) if ttl.total_seconds() > 0 else "expired", ttl_tone, ttl.total_seconds()),
+        "age": Cell(format_age(now - env.created_at), Tone.NORMAL, (now - env.created_at).total_seconds()),
+        "cost": Cell(format_money(cost, costs.currency), Tone.NORMAL, cost),
+    }
+
+
 def matches(view: EnvironmentView, text: str) -> bool:
     """The `/` filter: every word must appear in the id, branch, strategy, runtime, status or owner."""
+    words = text.lower().split()
+    if not words:
+        return True  # no filter: every reconcile asks this of every row
     env = view.environment
     haystack = " ".join(
         (env.id, env.branch, env.strategy.value, env.runtime, view.status.value, env.owner)
     ).lower()
-    return all(word in haystack for word in text.lower().split())
+    return all(word in haystack for word in words)
 
 
 def sort_views(
