@@ -237,12 +237,26 @@ def _store(data: dict[str, Any]) -> list[Headline]:
     ]
 
 
+def _ui_scale(data: dict[str, Any]) -> list[Headline]:
+    found = []
+    for size, sides in (data.get("summary") or {}).items():
+        stagetui, floor = sides.get("stagetui") or {}, sides.get("floor") or {}
+        for measure, stat, label in (
+            ("first_paint_ms", "median", "first paint"),
+            ("max_rss_mib", "median", "peak RSS"),
+            ("key_frame_ms", "p95", "key to frame p95"),
+        ):
+            ratio = _ratio(_get(stagetui, measure, stat), _get(floor, measure, stat))
+            found.append((f"UI {size} envs: {label}", ratio, "a bare DataTable of the same rows"))
+    return found
+
+
 READERS: dict[str, Callable[[dict[str, Any]], list[Headline]]] = {
     "provisioning": _provisioning,
     "data": _data,
     "drift": _drift,
     "store": _store,
-    "ui-scale": _generic,
+    "ui-scale": _ui_scale,
     "ui-latency": _ui_latency,
     "docker": _docker,
     "swarm": _swarm,
