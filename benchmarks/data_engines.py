@@ -1,7 +1,8 @@
 """Data engine timings, SQLite against PostgreSQL: clone, full copy, mask, verify and subset on the sample
 production (~65k customers, about 1 M rows), each copy next to the direct way of doing it in the same run;
 then a golden copy refreshed incrementally (clone it, apply the ~1 % of rows changed since, deletions
-included) against a full refresh (copy and mask everything), on both engines.
+included) against a full refresh (copy and mask everything), on both engines. Masking and verification are
+also reported as rows/s (over the rows of the masked tables, and over the whole database).
 
     .venv/bin/python benchmarks/data_engines.py [--customers 65000] [--repeat 3] [--jobs 2]
 
@@ -202,7 +203,23 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f}s ±{statistics.pstdev(values):.3f}"
 
 
-def report(console: Console, times: Timings, rows: int, args: argparse.Namespace) -> dict[str, object]:
+def throughput(median: dict[str, float], rows: int, masked_rows: int) -> dict[str, float]:
+    """Rows per second of masking and verification: over the rows of the tables they touch (what they
+    read and rewrite) and over the whole database (what a user waits on per database row)."""
+    result = {}
+    for engine in ("sqlite", "postgres"):
+        for operation in ("mask", "verify"):
+            seconds = median[f"{engine} {operation}"]
+            result[f"{engine} {operation} masked-table rows/s"] = masked_rows / seconds
+            result[f"{engine} {operation} database rows/s"] = rows / seconds
+    return result
+
+
+def report(
+    console: Console, times: Timings, counts: dict[str, int], args: argparse.Namespace
+) -> dict[str, object]:
+    rows = sum(counts.values())
+    masked_rows = sum(counts[table] for table in {rule.table for rule in RULES})
     table = Table(title=f"Data engines on {rows:,} rows ({args.customers:,} customers), {args.repeat} runs")
     for column in ("operation", "SQLite (median ±sd)", "PostgreSQL (median ±sd)", "PostgreSQL/SQLite"):
         table.add_column(column)
@@ -230,7 +247,33 @@ def report(console: Console, times: Timings, rows: int, args: argparse.Namespace
     }
     for name, share in ours_vs_direct.items():
         console.print(f"{name}: {share:.3f}x")
-    return {"seconds": dict(times), "median_seconds": median, "engine_vs_direct": ours_vs_direct}
+    rates = throughput(median, rows, masked_rows)
+    table = Table(title=f"Masking and verification throughput ({masked_rows:,} rows in the masked tables)")
+    for column in (
+        "operation",
+        "SQLite rows/s",
+        "PostgreSQL rows/s",
+        "SQLite db rows/s",
+        "PostgreSQL db rows/s",
+    ):
+        table.add_column(column)
+    for operation in ("mask", "verify"):
+        table.add_row(
+            operation,
+            *(
+                f"{rates[f'{engine} {operation} {scope} rows/s']:,.0f}"
+                for scope in ("masked-table", "database")
+                for engine in ("sqlite", "postgres")
+            ),
+        )
+    console.print(table)
+    return {
+        "seconds": dict(times),
+        "median_seconds": median,
+        "engine_vs_direct": ours_vs_direct,
+        "masked_table_rows": masked_rows,
+        "rows_per_second": rates,
+    }
 
 
 def main() -> int:
@@ -265,7 +308,8 @@ def main() -> int:
             production, SampleSpec(customers=args.customers, now=datetime(2026, 1, 15, tzinfo=UTC))
         )
         setup["generate sqlite"] = time.perf_counter() - started
-        rows = sum(row_counts(production).values())
+        counts = row_counts(production)
+        rows = sum(counts.values())
         engine = PostgresEngine(
             jobs=args.jobs, bindir=bindir, workdir=work, clone_strategy=args.clone_strategy
         )
@@ -296,7 +340,7 @@ def main() -> int:
             refresh_round(
                 engine, work, (sqlite_golden, golden), (production, prod), (since[0], since[1]), run, times
             )
-        results = report(console, times, rows, args)
+        results = report(console, times, counts, args)
     out = ROOT / "benchmarks" / "results" / f"data-engines-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     machine = {

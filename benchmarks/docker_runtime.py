@@ -1,17 +1,26 @@
 """Docker runtime timings: a cold start of the sample environment (three services) through stagetui's
 DockerRuntime next to the same work written plainly with the docker SDK; a warm-pool claim next to a cold
-`up` through the service API; and several cold environments started at once.
+`up` through the service API; and 50 environments asked for at once.
 
     .venv/bin/python tests/with_dockerd.py .venv/bin/python benchmarks/docker_runtime.py [--repeat 3]
 
 with_dockerd.py starts a private Docker engine, exports DOCKER_HOST and removes it all afterwards (with
 DOCKER_HOST already naming an engine that answers, it uses that one). Other options: --customers 2000 (the
-sample production's size), --parallel 5 (environments started at once; 0 skips that case).
+sample production's size), --parallel 50 (environments asked for at once; 0 skips those cases), --workers 4
+(how many start at a time: the service's max_parallel and the direct side's threads), --rounds 1.
+
+The parallel cases report throughput (environments/minute) and each environment's latency from the common
+start to healthy (p50/p90/p99/max, queueing included). The peer is the same containers made with the SDK by
+`workers` threads at once, not the single cold time x N / workers: that estimate leaves out what N
+environments cost the engine together (its API, healthchecks, port proxies), which is what this case is for.
+The service API's 50 `up`s are shown next to it (they also subset, mask and verify data and record every
+step). Each environment is removed once it is healthy, in its worker: kept up, 150 containers with
+1-second healthchecks load a 2-core machine (load average ~70 seen) until that is all the run measures.
 
 Prints tables and writes JSON under benchmarks/results/. Absolute times on shared machines are noise; the
-ratios, measured in the same run and interleaved, are the numbers to watch. Everything the benchmark creates
-on the engine is removed even when it fails; it exits non-zero on failure, and when its final sweep finds
-something that teardown left behind.
+ratios, measured in the same run, are the numbers to watch. Everything the benchmark creates on the engine
+is removed even when it fails; it exits non-zero on failure, and when its final sweep finds something that
+teardown left behind.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,7 +67,8 @@ from stagetui.domain.models import Environment, EnvironmentStatus, StepPhase, St
 from stagetui.runtimes.docker import naming
 from stagetui.runtimes.docker.image_policy import ensure_images
 from stagetui.runtimes.docker.images import BUSYBOX_IMAGE, SAMPLE_APP_IMAGE, ensure_sample_image
-from stagetui.runtimes.docker.runtime import START_FILE, DockerRuntime
+from stagetui.runtimes.docker.runtime import DockerRuntime
+from stagetui.runtimes.workspaces import START_FILE
 from stagetui.sample.generator import SampleSpec, generate_production_db
 from stagetui.service.api import StagetuiService
 from stagetui.service.provisioning import UpResult
@@ -123,8 +135,8 @@ def bench_environment(environment_id: str) -> Environment:
     )
 
 
-def stagetui_cold(runtime: DockerRuntime, sample: Sample, environment_id: str, times: Timings) -> None:
-    """What a plan's runtime steps do: workspace, data and config into it, start, wait, destroy."""
+def stagetui_start(runtime: DockerRuntime, sample: Sample, environment_id: str, times: Timings) -> str:
+    """What a plan's runtime steps do: workspace, data and config into it, start, wait until healthy."""
     env = bench_environment(environment_id)
     began = time.perf_counter()
     workspace = runtime.create_workspace(env)
@@ -137,15 +149,20 @@ def stagetui_cold(runtime: DockerRuntime, sample: Sample, environment_id: str, t
     healthy = time.perf_counter()
     # When each service was started, from the start of the containers (the runtime records it per start).
     started_at: dict[str, float] = json.loads((workspace.logs_dir / START_FILE).read_text())
-    runtime.destroy(env.id)
-    gone = time.perf_counter()
     times["stagetui start"].append(healthy - began)
-    times["stagetui teardown"].append(gone - healthy)
     times["stagetui: workspace"].append(filled - began)
     times["stagetui: start_services"].append(started - filled)
     times["stagetui: wait_healthy"].append(healthy - started)
     for service, seconds in started_at.items():
         times[f"stagetui started: {service}"].append(seconds)
+    return environment_id
+
+
+def stagetui_cold(runtime: DockerRuntime, sample: Sample, environment_id: str, times: Timings) -> None:
+    stagetui_start(runtime, sample, environment_id, times)
+    began = time.perf_counter()
+    runtime.destroy(environment_id)
+    times["stagetui teardown"].append(time.perf_counter() - began)
 
 
 # --- case 1: cold start, the docker SDK directly ------------------------------------------------------------
@@ -257,45 +274,69 @@ def get_until_ok(url: str) -> None:
         time.sleep(POLL)
 
 
-def direct_cold(client: docker.DockerClient, sample: Sample, prefix: str, token: str, times: Timings) -> None:
+@dataclass
+class DirectEnvironment:
+    """What direct_start made, for direct_stop."""
+
+    containers: list[Container]
+    network: Any
+    volumes: list[Any]
+
+
+def direct_start(
+    client: docker.DockerClient, sample: Sample, prefix: str, token: str, times: Timings
+) -> DirectEnvironment:
     """The sample environment by hand, one call after another: network, volumes and their contents, then
-    assets, app and worker, each after the one it depends on is healthy; then everything removed."""
+    assets, app and worker, each after the one it depends on is healthy, then GET /health."""
     labels = {BENCH_LABEL: token}
     services = sample.project.services
     began = time.perf_counter()
     network = client.networks.create(prefix, driver="bridge", labels=labels)
     data = client.volumes.create(f"{prefix}-data", labels=labels)
     config = client.volumes.create(f"{prefix}-config", labels=labels)
+    made = DirectEnvironment([], network, [data, config])
     fill(client, data.name, tar_of({"app.db": sample.database}), labels)
     fill(client, config.name, tar_of({"config.json": sample.config}), labels)
     filled = time.perf_counter()
     volumes = {"data": data.name, "config": config.name}
     assets = run_service(client, services["assets"], prefix, network.name, volumes, {}, labels)
+    made.containers.insert(0, assets)
     times["direct started: assets"].append(time.perf_counter() - filled)
     wait_until_healthy(assets)
     app_environment = {"STAGETUI_ENV_ID": prefix}  # stagetui sets it too; the app reports it
     app = run_service(client, services["app"], prefix, network.name, volumes, app_environment, labels)
+    made.containers.insert(0, app)
     times["direct started: app"].append(time.perf_counter() - filled)
     wait_until_healthy(app)
     worker = run_service(client, services["worker"], prefix, network.name, volumes, {}, labels)
+    made.containers.insert(0, worker)
     started = time.perf_counter()
     times["direct started: worker"].append(started - filled)
     app.reload()
     port = app.ports["8080/tcp"][0]["HostPort"]
     get_until_ok(f"http://127.0.0.1:{port}/health")
     healthy = time.perf_counter()
-    for container in (worker, app, assets):
-        container.stop(timeout=STOP_TIMEOUT)
-        container.remove(v=True)
-    network.remove()
-    data.remove()
-    config.remove()
-    gone = time.perf_counter()
     times["direct start"].append(healthy - began)
-    times["direct teardown"].append(gone - healthy)
     times["direct: network and volumes"].append(filled - began)
     times["direct: containers"].append(started - filled)
     times["direct: GET /health"].append(healthy - started)
+    return made
+
+
+def direct_stop(made: DirectEnvironment) -> None:
+    for container in made.containers:  # dependents first
+        container.stop(timeout=STOP_TIMEOUT)
+        container.remove(v=True)
+    made.network.remove()
+    for volume in made.volumes:
+        volume.remove()
+
+
+def direct_cold(client: docker.DockerClient, sample: Sample, prefix: str, token: str, times: Timings) -> None:
+    made = direct_start(client, sample, prefix, token, times)
+    began = time.perf_counter()
+    direct_stop(made)
+    times["direct teardown"].append(time.perf_counter() - began)
 
 
 def image_check_seconds(client: docker.DockerClient, project: ComposeProject, runs: int = 5) -> float:
@@ -308,19 +349,24 @@ def image_check_seconds(client: docker.DockerClient, project: ComposeProject, ru
     return statistics.median(seconds)
 
 
-def cold_start_case(
-    client: docker.DockerClient, work: Path, owned: Owned, args: argparse.Namespace, console: Console
-) -> dict[str, Any]:
-    repeat = args.repeat
+def make_sample(work: Path, customers: int) -> Sample:
     project = load_compose(packaged_compose(), os.environ)
     database = work / "sample.db"
-    generate_production_db(
-        database, SampleSpec(customers=args.customers, now=datetime(2026, 1, 15, tzinfo=UTC))
-    )
+    generate_production_db(database, SampleSpec(customers=customers, now=datetime(2026, 1, 15, tzinfo=UTC)))
     # The sample service needs /config/config.json to be a JSON object; nothing in it is read for /health.
     config = json.dumps({"app": {"name": "docker-runtime-benchmark"}}, indent=2).encode()
-    sample = Sample(project, database, config)
-    runtime = DockerRuntime(work / "workspaces", DockerRuntimeConfig(pull="never"), os.environ)
+    return Sample(project, database, config)
+
+
+def cold_start_case(
+    client: docker.DockerClient,
+    runtime: DockerRuntime,
+    sample: Sample,
+    owned: Owned,
+    repeat: int,
+    console: Console,
+) -> dict[str, Any]:
+    project, database = sample.project, sample.database
     times: Timings = defaultdict(list)
 
     def stagetui_side(name: str, into: Timings) -> None:
@@ -354,11 +400,13 @@ def cold_start_case(
 # --- cases 2 and 3: the service API -----------------------------------------------------------------------
 
 
-def open_service(directory: Path, customers: int, pool_size: int) -> StagetuiService:
-    """The sample config (as provisioning.py uses it) with a smaller production and the given pool size."""
+def open_service(directory: Path, customers: int, pool_size: int, workers: int) -> StagetuiService:
+    """The sample config (as provisioning.py uses it) with a smaller production, the given pool size and
+    max_parallel."""
     text = (ROOT / "sample_config.yaml").read_text()
     for old, new in (
         ("customers: 50000", f"customers: {customers}"),
+        ("  max_parallel: 4\n", f"  max_parallel: {workers}\n"),
         ("      size: 0\n", f"      size: {pool_size}\n"),
     ):
         if old not in text:
@@ -434,7 +482,9 @@ def warm_pool_case(
                 steps[record.name].append(record.seconds)
         times["down cold"].append(down(cold, result.environment.id))
         console.print(f"warm pool: run {run + 1}/{repeat} done")
-    drained = asyncio.run(pooled.drain_pool())
+    drained, drain_errors = asyncio.run(pooled.drain_pool())
+    if drain_errors:
+        raise RuntimeError(f"draining the pool failed: {drain_errors}")
     return {
         "pool_size": repeat,
         "fill_seconds": fill_seconds,
@@ -447,13 +497,31 @@ def warm_pool_case(
     }
 
 
+def percentiles(latencies: list[float], walls: list[float], count: int) -> dict[str, float]:
+    """Throughput of a round (environments per minute, median over rounds) and per-environment latency."""
+    cuts = (
+        statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    )
+    return {
+        "envs_per_minute": statistics.median(count / wall * 60 for wall in walls),
+        "p50_latency_seconds": statistics.median(latencies),
+        "p90_latency_seconds": cuts[89],
+        "p99_latency_seconds": cuts[98],
+        "max_latency_seconds": max(latencies),
+    }
+
+
 async def parallel_round(service: StagetuiService, branches: list[str]) -> tuple[float, list[float]]:
-    """`up` of every branch at once; each one's latency from the common start, and the round's wall time."""
+    """`up` of every branch at once; each one's latency from the common start, and the round's wall time.
+    The orchestrator runs max_parallel of them at a time; the others wait their turn (and that counts)."""
     began = time.perf_counter()
 
     async def one(branch: str) -> tuple[UpResult, float]:
         result = await service.up(service.up_request(branch, runtime="docker", strategy="containerized"))
-        return result, time.perf_counter() - began
+        latency = time.perf_counter() - began
+        if result.ok:  # removed once up, as in parallel_runtime_case (a failed one is rolled back)
+            await service.down(result.environment.id)
+        return result, latency
 
     outcomes = await asyncio.gather(*(one(b) for b in branches), return_exceptions=True)
     wall = time.perf_counter() - began
@@ -465,7 +533,6 @@ async def parallel_round(service: StagetuiService, branches: list[str]) -> tuple
         result, latency = outcome
         if result.ok:
             latencies.append(latency)
-            await service.down(result.environment.id)
         else:
             failures.append(f"{branch}: {result.outcome.failed_step}: {result.outcome.error}")
     if failures:
@@ -483,17 +550,94 @@ def parallel_case(
         wall, latency = asyncio.run(parallel_round(service, branches))
         walls.append(wall)
         latencies += latency
-        console.print(f"parallel: round {run + 1}/{rounds} done")
+        console.print(f"parallel up: round {run + 1}/{rounds} done in {wall:.1f}s")
     return {
         "environments": count,
         "rounds": rounds,
         "max_parallel": service.config.orchestrator.max_parallel,
         "wall_seconds": walls,
         "latency_seconds": latencies,
-        "envs_per_minute": statistics.median(count / wall * 60 for wall in walls),
-        "p50_latency_seconds": statistics.median(latencies),
-        "max_latency_seconds": max(latencies),
+        **percentiles(latencies, walls, count),
     }
+
+
+def threaded_round(
+    start: Callable[[str, Timings], object],
+    stop: Callable[[object], object],
+    names: list[str],
+    workers: int,
+) -> tuple[float, list[float]]:
+    """Every start submitted at once to `workers` threads; latency of each from the common start to healthy.
+    Each environment is removed by its thread once measured (see parallel_runtime_case)."""
+    began = time.perf_counter()
+
+    def one(name: str) -> float:
+        made = start(name, defaultdict(list))
+        latency = time.perf_counter() - began
+        stop(made)
+        return latency
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(one, name) for name in names]
+        wait(futures)
+    finally:  # interrupted: the queued ones never start (the running ones end, then the sweep removes all)
+        pool.shutdown(wait=True, cancel_futures=True)
+    wall = time.perf_counter() - began
+    errors = [repr(f.exception()) for f in futures if f.exception() is not None]
+    if errors:
+        raise RuntimeError(f"{len(errors)} parallel start(s) failed: {errors[0]}")
+    return wall, [f.result() for f in futures]
+
+
+def parallel_runtime_case(
+    client: docker.DockerClient,
+    runtime: DockerRuntime,
+    sample: Sample,
+    owned: Owned,
+    args: argparse.Namespace,
+    console: Console,
+) -> dict[str, Any]:
+    """The same N environments as the cold-start case, all asked for at once and started by `workers`
+    threads: through DockerRuntime, and with the SDK directly. Same containers, same data, same concurrency,
+    so this is the honest peer of stagetui's runtime under load (N x the single cold time / workers would
+    ignore the engine's contention). Each environment is removed once it answers, in its thread, on both
+    sides: kept up, 150 containers with 1-second healthchecks load a 2-core machine (load average ~70
+    seen) until that is all the run measures."""
+    count, workers = args.parallel, args.workers
+    results: dict[str, Any] = {"environments": count, "workers": workers, "rounds": args.rounds}
+    for side in ("stagetui", "direct"):
+        walls: list[float] = []
+        latencies: list[float] = []
+        for run in range(args.rounds):
+            names = [f"bench-{owned.token}-thr-{side[0]}{run}-{n}" for n in range(count)]
+            if side == "stagetui":
+                owned.environment_ids.update(names)
+                wall, latency = threaded_round(
+                    lambda name, into: stagetui_start(runtime, sample, name, into),
+                    lambda name: runtime.destroy(str(name)),
+                    names,
+                    workers,
+                )
+            else:
+                wall, latency = threaded_round(
+                    lambda name, into: direct_start(client, sample, name, owned.token, into),
+                    lambda made: direct_stop(made),  # type: ignore[arg-type]
+                    names,
+                    workers,
+                )
+            walls.append(wall)
+            latencies += latency
+            console.print(f"parallel {side}: round {run + 1}/{args.rounds} done in {wall:.1f}s")
+        results[side] = {"wall_seconds": walls, "latency_seconds": latencies}
+        results[side].update(percentiles(latencies, walls, count))
+    results["throughput_ratio"] = (
+        results["stagetui"]["envs_per_minute"] / results["direct"]["envs_per_minute"]
+    )
+    results["p99_ratio"] = (
+        results["stagetui"]["p99_latency_seconds"] / results["direct"]["p99_latency_seconds"]
+    )
+    return results
 
 
 # --- cleanup ------------------------------------------------------------------------------------------------
@@ -592,31 +736,46 @@ def report(console: Console, results: dict[str, Any], repeat: int) -> None:
     )
 
     if "parallel" in results:
-        par = results["parallel"]
+        parallel_report(console, results["parallel"], results.get("parallel_runtime"), cold_up)
+
+
+def parallel_report(
+    console: Console, par: dict[str, Any], threaded: dict[str, Any] | None, cold_up: float
+) -> None:
+    columns = ("", "wall", "envs/minute", "p50", "p90", "p99", "max")
+
+    def row(label: str, side: dict[str, Any]) -> list[str]:
+        keys = ("p50_latency_seconds", "p90_latency_seconds", "p99_latency_seconds", "max_latency_seconds")
+        return [
+            label,
+            f"{statistics.median(side['wall_seconds']):.1f}s",
+            f"{side['envs_per_minute']:.1f}",
+            *(f"{side[key]:.2f}s" for key in keys),
+        ]
+
+    count = par["environments"]
+    if threaded is not None:
         table = Table(
-            title=f"{par['environments']} cold environments at once (max_parallel {par['max_parallel']}), "
-            f"{par['rounds']} round(s)"
+            title=f"{threaded['environments']} sample environments at once, {threaded['workers']} threads "
+            f"(runtime only: same containers and data), {threaded['rounds']} round(s)"
         )
-        for column in (
-            "wall (median)",
-            "envs/minute",
-            "p50 latency",
-            "max latency",
-            "N cold ups in a row",
-            "speedup",
-        ):
+        for column in columns:
             table.add_column(column)
-        serial = par["environments"] * cold_up  # one after another, at the cold-up median of this run
-        wall = statistics.median(par["wall_seconds"])
-        table.add_row(
-            f"{wall:.2f}s",
-            f"{par['envs_per_minute']:.1f}",
-            f"{par['p50_latency_seconds']:.2f}s",
-            f"{par['max_latency_seconds']:.2f}s",
-            f"{serial:.2f}s",
-            f"{serial / wall:.2f}x",
-        )
+        table.add_row(*row("stagetui DockerRuntime", threaded["stagetui"]))
+        table.add_row(*row("docker SDK direct", threaded["direct"]))
         console.print(table)
+        ratios = f"throughput {threaded['throughput_ratio']:.2f}x, p99 {threaded['p99_ratio']:.2f}x"
+        console.print(f"stagetui/direct: {ratios}")
+    table = Table(
+        title=f"{count} `up` at once through the service API (containerized, max_parallel "
+        f"{par['max_parallel']}), {par['rounds']} round(s)"
+    )
+    for column in columns:
+        table.add_column(column)
+    table.add_row(*row("stagetui up", par))
+    serial = count * cold_up
+    table.add_row(f"{count} cold ups in a row (estimate)", f"{serial:.1f}s", f"{60 / cold_up:.1f}", *"----")
+    console.print(table)
 
 
 def main() -> int:
@@ -625,7 +784,11 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--customers", type=int, default=2_000, help="sample production of the service cases")
-    parser.add_argument("--parallel", type=int, default=5, help="environments started at once (0: skip)")
+    parser.add_argument("--parallel", type=int, default=50, help="environments started at once (0: skip)")
+    parser.add_argument(
+        "--workers", type=int, default=4, help="started at a time (max_parallel; the direct side's threads)"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the parallel cases")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -645,14 +808,20 @@ def main() -> int:
                 console.print(
                     f"{image}: {'built' if built else 'current'} in {time.perf_counter() - started:.1f}s"
                 )
-            results["cold_start"] = cold_start_case(client, work, owned, args, console)
-            pooled = open_service(work / "pooled", args.customers, args.repeat)
-            cold = open_service(work / "cold", args.customers, 0)
+            sample = make_sample(work, args.customers)
+            runtime = DockerRuntime(work / "workspaces", DockerRuntimeConfig(pull="never"), os.environ)
+            results["cold_start"] = cold_start_case(client, runtime, sample, owned, args.repeat, console)
+            if args.parallel > 0:
+                results["parallel_runtime"] = parallel_runtime_case(
+                    client, runtime, sample, owned, args, console
+                )
+            pooled = open_service(work / "pooled", args.customers, args.repeat, args.workers)
+            cold = open_service(work / "cold", args.customers, 0, args.workers)
             owned.services += [pooled, cold]
             try:
                 results["warm_pool"] = warm_pool_case(pooled, cold, owned, args.repeat, console)
                 if args.parallel > 0:
-                    results["parallel"] = parallel_case(cold, owned, args.parallel, args.repeat, console)
+                    results["parallel"] = parallel_case(cold, owned, args.parallel, args.rounds, console)
             finally:
                 for service in (pooled, cold):
                     tear_down_all(service)

@@ -175,17 +175,6 @@ def _drift(data: dict[str, Any]) -> list[Headline]:
     return found
 
 
-def _generic(data: dict[str, Any]) -> list[Headline]:
-    """Benchmarks that list their ratios as {"ratios": {case: {"ratio": r, "peer": "..."}}}."""
-    found = []
-    for case, entry in (data.get("ratios") or {}).items():
-        if isinstance(entry, dict):
-            found.append((str(case), _get(entry, "ratio"), str(entry.get("peer", ""))))
-        else:
-            found.append((str(case), entry, ""))
-    return found
-
-
 def _swarm(data: dict[str, Any]) -> list[Headline]:
     ratios = data.get("ratio_stagetui_over_direct") or {}
     return [
@@ -215,7 +204,16 @@ def _docker(data: dict[str, Any]) -> list[Headline]:
     ]
     claim = _get(results, "warm_pool", "cold_over_claim")
     found.append(("warm-pool claim", 1 / claim if claim else None, "a cold up"))
-    return found + _generic(results)
+    many = results.get("parallel_runtime") or {}
+    if many:
+        count = many.get("environments")
+        throughput = many.get("throughput_ratio")
+        # Throughput: higher is better; shown inverted so that < 1 still means stagetui is faster.
+        found.append(
+            (f"{count} at once: time per env", 1 / throughput if throughput else None, "SDK threads")
+        )
+        found.append((f"{count} at once: p99 latency", many.get("p99_ratio"), "SDK threads"))
+    return found
 
 
 def _ui_latency(data: dict[str, Any]) -> list[Headline]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from stagetui.compose.model import (
     VolumeMount,
 )
 from stagetui.runtimes.base import RuntimeOperationError, new_lines
+from stagetui.runtimes.docker import images
 from stagetui.runtimes.docker.containers import container_request, healthcheck_request
 from stagetui.runtimes.docker.inventory import _exit_code
 from stagetui.runtimes.docker.startup import ContainerState, dependency_met, start_in_order
@@ -149,6 +151,26 @@ def test_services_start_after_their_dependencies_meet_their_conditions() -> None
     assert report.summary().startswith("started 3 service(s): assets")
 
 
+def test_a_dependency_is_no_longer_read_once_its_dependents_are_launched() -> None:
+    # With many environments starting at once every inspect is load on the engine: assets only
+    # decides when app may start, app only when job may.
+    launched: list[str] = []
+    read_after_app: list[str] = []
+
+    def launch(service: str) -> str:
+        launched.append(service)
+        return f"c-{service}"
+
+    def inspect(container_id: str) -> ContainerState:
+        if "app" in launched:
+            read_after_app.append(container_id)
+        return ContainerState("running", "healthy", 0)
+
+    start_in_order(project(APP, ASSETS, JOB), launch, inspect, timeout=10)
+    assert launched == ["assets", "app", "job"]
+    assert "c-assets" not in read_after_app
+
+
 def test_a_start_that_never_gets_ready_names_what_it_waits_for() -> None:
     def inspect(_container_id: str) -> ContainerState:
         return ContainerState("running", "starting", 0, "wget: connection refused")
@@ -183,3 +205,19 @@ def test_new_lines_between_two_tails_of_one_log() -> None:
     assert new_lines(["a"], ["x", "y"]) == ["x", "y"]
     assert new_lines([], ["x"]) == ["x"]
     assert new_lines(["a", "b"], ["a", "b"]) == []
+
+
+def test_the_busybox_image_is_made_once_per_host_binary(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every environment start ensures its images; tarring and hashing ~2 MB each time was most of it.
+    made: list[int] = []
+
+    def rootfs() -> bytes:
+        made.append(1)
+        return b"rootfs"
+
+    monkeypatch.setattr(images, "busybox_rootfs", rootfs)
+    monkeypatch.setattr(images, "_busybox_cache", {})
+    first = images._busybox_image()
+    assert images._busybox_image() == first
+    assert len(made) == 1
+    assert first[1] == hashlib.sha256(b"rootfs").hexdigest()

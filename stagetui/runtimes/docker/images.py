@@ -86,8 +86,7 @@ def ensure_sample_image(
     report: Progress = progress or _ignore
     cache = cache_dir or default_cache_dir()
     if name == BUSYBOX_IMAGE:
-        rootfs = busybox_rootfs()
-        content = hashlib.sha256(rootfs).hexdigest()
+        rootfs, content = _busybox_image()
     elif name == SAMPLE_APP_IMAGE:
         sources = sample_app_sources()
         content = _app_content(sources)
@@ -190,6 +189,27 @@ def _is_static_elf(data: bytes) -> bool:
         if kind == _PT_INTERP:
             return False
     return True
+
+
+_busybox_cache: dict[tuple[tuple[str, int, int, int], ...], tuple[bytes, str]] = {}
+
+
+def _busybox_image() -> tuple[bytes, str]:
+    """The busybox rootfs and its content hash, made once per process for the same host busybox: every
+    environment start ensures its images, and making these (a subprocess, ~2 MB read, tarred and hashed,
+    ~25 ms idle, far more on a busy machine) per start was the largest cost of the image check."""
+    candidates = [Path(path) for path in (*_BUSYBOX_CANDIDATES, shutil.which("busybox")) if path]
+    key = []
+    for path in dict.fromkeys(candidates):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            key.append((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    signature = tuple(key)
+    if signature not in _busybox_cache:
+        rootfs = busybox_rootfs()
+        _busybox_cache.clear()  # only the current binary's is worth keeping
+        _busybox_cache[signature] = (rootfs, hashlib.sha256(rootfs).hexdigest())
+    return _busybox_cache[signature]
 
 
 def busybox_rootfs() -> bytes:

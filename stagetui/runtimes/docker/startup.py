@@ -103,7 +103,13 @@ def start_in_order(
                     report.seconds[name] = time.monotonic() - began
                     if progress:
                         progress(len(report.started) / len(services), f"started {name}")
-            states = {name: inspect(cid) for name, cid in report.started.items() if _awaited(project, name)}
+            # Only services some not-yet-launched service waits on: once its dependents are launched, a
+            # service's state decides nothing here (wait_healthy checks it next), and with many
+            # environments starting at once every inspect is a call the busy engine has to answer.
+            pending = set(services) - set(report.started) - set(launching)
+            states = {
+                name: inspect(cid) for name, cid in report.started.items() if _awaited(project, name, pending)
+            }
             for name, spec in services.items():
                 if name not in report.started and name not in launching and _ready(spec, states):
                     launching[name] = pool.submit(launch, name)
@@ -124,9 +130,9 @@ def _ready(spec: ServiceSpec, states: dict[str, ContainerState]) -> bool:
     return all(d.service in states and dependency_met(d, states[d.service]) for d in spec.depends_on)
 
 
-def _awaited(project: ComposeProject, name: str) -> bool:
-    """Whether some service waits on `name` (only those need their state read while starting)."""
-    return any(d.service == name for spec in project.services.values() for d in spec.depends_on)
+def _awaited(project: ComposeProject, name: str, pending: set[str]) -> bool:
+    """Whether some service still to be launched waits on `name` (only those need their state read)."""
+    return any(d.service == name for other in pending for d in project.services[other].depends_on)
 
 
 def _blockers(project: ComposeProject, waiting: list[str], states: dict[str, ContainerState]) -> str:
