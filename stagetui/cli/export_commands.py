@@ -59,7 +59,7 @@ def _metrics_handler(core: ServiceCore) -> type[http.server.BaseHTTPRequestHandl
 
 def _write(ctx: CliContext, text: str, output: str | None) -> None:
     if output:
-        atomic_write_text(Path(output), text)
+        atomic_write_text(Path(output), text, mode=0o644)  # the user's own file, outside the state dir
         ctx.note(f"written {output}")
     else:
         sys.stdout.write(text)

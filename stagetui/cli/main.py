@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", run_serve, "show the terminal UI in a browser, for meetings", json=False)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--token",
+        help="require this token on every request (default: $STAGETUI_SERVE_TOKEN; needed beyond loopback)",
+    )
     command("keys", run_keys, "list the UI's key bindings with their ids (for ui.keymap)")
 
     cycle_commands.register(commands, _json_flag)

@@ -17,6 +17,7 @@ from stagetui.cli import exit_codes, serialize
 from stagetui.cli.context import CliContext
 from stagetui.cli.progress import ProgressReporter
 from stagetui.service.pool import PoolStatus
+from stagetui.store.private import FILE_MODE, make_private_directory
 
 
 def status_to_json(status: PoolStatus, ctx: CliContext) -> dict[str, Any]:
@@ -101,9 +102,9 @@ def refill_in_background(ctx: CliContext) -> Path:
     """Start `stagetui pool fill` as its own session, so it outlives this command; returns its log file.
     A second filler exits at once (one at a time), so starting one after every claim is safe."""
     log = ctx.service.core.paths.root / "logs" / "pool-fill.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(log.parent)
     command = [sys.executable, "-m", "stagetui", "--config", str(ctx.config_path), "pool", "fill", "--quiet"]
-    with log.open("ab") as output:
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE), "ab") as output:
         subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

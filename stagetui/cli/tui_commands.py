@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -35,20 +36,37 @@ def run_tui(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
-    """The same app in a browser (textual-serve), each browser session running its own `stagetui tui`."""
+    """The same app in a browser (textual-serve), each browser session running its own `stagetui tui`.
+    Beyond loopback a token is required, checked before anything binds; anyone reaching an open port
+    could otherwise launch and tear down environments."""
+    from stagetui.cli.serve_auth import TOKEN_ENV, is_loopback
+
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token and not is_loopback(args.host):
+        ctx.err.print(
+            f"[red]stagetui: error:[/] serve --host {args.host} is beyond loopback and needs a token: "
+            f"pass --token TOKEN or set ${TOKEN_ENV}",
+            soft_wrap=True,
+            highlight=False,
+            markup=True,
+        )
+        return exit_codes.BAD_INPUT
     problem = _check_theme(ctx)
     if problem:
         ctx.err.print(f"[red]stagetui: error:[/] {problem}", soft_wrap=True, highlight=False, markup=True)
         return exit_codes.BAD_INPUT
     from textual_serve.server import Server
 
+    from stagetui.cli.serve_auth import TokenServer
+
     command = shlex.join([sys.executable, "-m", "stagetui", "--config", str(ctx.config_path), "tui"])
-    ctx.note(f"serving stagetui on http://{args.host}:{args.port} (Ctrl-C stops)")
-    if args.host not in {"127.0.0.1", "localhost", "::1"}:
-        ctx.note(
-            "[yellow]warning:[/] listening beyond loopback: anyone who reaches it can launch and tear down"
-        )
-    Server(command, host=args.host, port=args.port, title="stagetui").serve()
+    if not token:
+        ctx.note(f"serving stagetui on http://{args.host}:{args.port} (Ctrl-C stops)")
+        Server(command, host=args.host, port=args.port, title="stagetui").serve()
+        return exit_codes.OK
+    # The token is never echoed: it may sit in shell history already, it should not land in logs too.
+    ctx.note(f"serving stagetui on http://{args.host}:{args.port}/?token=<your token> (Ctrl-C stops)")
+    TokenServer(command, host=args.host, port=args.port, title="stagetui", token=token).serve()
     return exit_codes.OK
 
 

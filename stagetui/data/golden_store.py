@@ -13,6 +13,7 @@ from pathlib import Path
 from stagetui.data.engine import DataLocation
 from stagetui.store.atomic import atomic_write_text
 from stagetui.store.lock import StateLock
+from stagetui.store.private import DIRECTORY_MODE, make_private_directory
 
 META_FILE = "snapshot.json"
 DATABASE_FILE = "golden.db"
@@ -94,7 +95,8 @@ class GoldenStore:
 
     def new_build_directory(self) -> Path:
         directory = self.root / f".building-{uuid.uuid4().hex[:12]}"
-        directory.mkdir(parents=True)
+        make_private_directory(self.root)
+        directory.mkdir(mode=DIRECTORY_MODE)
         return directory
 
     def publish(self, build_directory: Path, snapshot: GoldenSnapshot) -> GoldenSnapshot:

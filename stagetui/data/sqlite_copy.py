@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from stagetui.data.sqlite_schema import ProgressFn, connect_readonly, connect_writable
+from stagetui.store.private import make_private_directory
 
 PAGES_PER_STEP = 1024  # 4 MiB at the default page size: a few dozen progress updates for ~100 MB
 _FICLONE = 0x40049409  # linux/fs.h _IOW(0x94, 9, int)
@@ -24,19 +24,19 @@ def _sidecar(db: Path, suffix: str) -> Path:
 
 
 @contextmanager
-def atomic_target(target: Path, like: Path) -> Iterator[Path]:
+def atomic_target(target: Path) -> Iterator[Path]:
     """Yield a temp path next to ``target``; on success it replaces ``target``, on failure it is removed.
 
     Readers never see a half-written database, and stale journals of an older ``target`` are removed first:
-    SQLite would otherwise replay them into the new file and corrupt it. The file gets the permission bits
-    of ``like`` (the source), not mkstemp's 0600, so a container running as another user can still read it.
+    SQLite would otherwise replay them into the new file and corrupt it. The file stays owner-only (mkstemp's
+    0600), as all state; a container running as another user reads the readable copy volumes.directory_tar
+    makes.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(target.parent)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
     try:
-        tmp.chmod(stat.S_IMODE(like.stat().st_mode))
         yield tmp
         for suffix in _SIDECARS:
             _sidecar(target, suffix).unlink(missing_ok=True)
@@ -55,7 +55,7 @@ def backup_copy(source: Path, target: Path, progress: ProgressFn | None = None) 
             progress((total - remaining) / total, f"backup {total - remaining}/{total} pages")
 
     with (
-        atomic_target(target, like=source) as tmp,
+        atomic_target(target) as tmp,
         closing(connect_readonly(source)) as src,
         closing(sqlite3.connect(tmp, isolation_level=None)) as dst,
     ):
@@ -72,7 +72,7 @@ def fast_copy(source: Path, target: Path) -> str:
     Returns "reflink" or "copy". Not for databases being written to: use backup_copy for those.
     """
     checkpoint_wal(source)
-    with atomic_target(target, like=source) as tmp:
+    with atomic_target(target) as tmp:
         method = "reflink" if _reflink(source, tmp) else "copy"
         if method == "copy":
             shutil.copyfile(source, tmp)

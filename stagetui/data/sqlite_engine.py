@@ -21,6 +21,7 @@ from stagetui.domain.anonymize import ColumnRule, Masker, MaskingReport, Masking
 from stagetui.domain.changes import ChangeReport
 from stagetui.domain.integrity import ForeignKey, IntegrityReport, OrphanCount
 from stagetui.domain.subset import SubsetReport
+from stagetui.store.atomic import atomic_write_text
 
 PROVENANCE_SUFFIX = ".provenance.json"
 _SIDECARS = ("-journal", "-wal", "-shm", PROVENANCE_SUFFIX)
@@ -147,7 +148,7 @@ class SqliteEngine(DataEngine):
             conn.execute("ANALYZE")
         # A sidecar, not a table: a table would change the schema the application sees.
         sidecar = path.with_name(path.name + PROVENANCE_SUFFIX)
-        sidecar.write_text(json.dumps(provenance, indent=2, default=str) + "\n", encoding="utf-8")
+        atomic_write_text(sidecar, json.dumps(provenance, indent=2, default=str) + "\n")
 
     def read_provenance(self, db: DataLocation) -> dict[str, object] | None:
         path = _path(db)

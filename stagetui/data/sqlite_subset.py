@@ -55,7 +55,7 @@ def subset_copy(
         if str(sql).upper().startswith("CREATE VIRTUAL TABLE"):
             raise ValueError(f"cannot subset virtual table {name}")
 
-    with atomic_target(target, like=source) as tmp, closing(connect_writable(tmp)) as conn:
+    with atomic_target(target) as tmp, closing(connect_writable(tmp)) as conn:
         for kind, _name, sql in schema:
             if kind == "table":
                 conn.execute(sql)

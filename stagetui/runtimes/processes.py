@@ -64,7 +64,8 @@ def spawn_group(
     command: Sequence[str], *, cwd: Path, env: Mapping[str, str], log_file: Path
 ) -> ProcessHandle:
     """Start `command` as the leader of a new session and process group, output appended to `log_file`."""
-    with log_file.open("ab") as log:
+    # Owner-only like the rest of the workspace: service logs can echo secrets from the rendered config.
+    with os.fdopen(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         process = subprocess.Popen(
             list(command),
             cwd=cwd,

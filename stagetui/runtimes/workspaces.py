@@ -15,6 +15,7 @@ from stagetui.runtimes.base import (
     environment_labels,
 )
 from stagetui.store.atomic import atomic_write_text
+from stagetui.store.private import DIRECTORY_MODE, make_private_directory
 
 LABELS_FILE = "labels.json"
 
@@ -28,7 +29,7 @@ def workspace_under(root: Path, environment_id: str, services_data_dir: Path | N
 
 def create_workspace_directory(workspace: Workspace, env: Environment) -> Workspace:
     """Make the workspace's directories (mode 0700) and write its labels; fails if it exists already."""
-    workspace.root.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(workspace.root.parent)
     try:
         workspace.root.mkdir(mode=0o700)
     except FileExistsError:
@@ -36,7 +37,7 @@ def create_workspace_directory(workspace: Workspace, env: Environment) -> Worksp
             f"{workspace.root} exists already: environment {env.id} is live"
         ) from None
     for directory in (workspace.data_dir, workspace.config_dir, workspace.logs_dir):
-        directory.mkdir()
+        directory.mkdir(mode=DIRECTORY_MODE)
     write_labels(workspace, environment_labels(env))
     return workspace
 

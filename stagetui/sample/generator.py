@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from stagetui.sample.vocabulary import CITIES, DOMAINS, FIRST_NAMES, LAST_NAMES, PRODUCT_WORDS, STREETS
+from stagetui.store.private import FILE_MODE, make_private_directory
 
 ProgressCallback = Callable[[float, str], None]
 Row = tuple[object, ...]
@@ -29,7 +30,7 @@ HISTORY_DAYS = 90
 TABLES = ("customers", "accounts", "products", "orders", "order_items", "payments")
 _BATCH_CUSTOMERS = 2_000
 _DAY = 86_400
-_FILE_MODE = 0o644  # mkstemp creates 0600; runtimes (containers) may read as another user
+_FILE_MODE = FILE_MODE  # production data and secrets; containers get readable copies (volumes.directory_tar)
 
 _SCHEMA = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
@@ -266,7 +267,7 @@ def generate_production_db(
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists")
     started = time.perf_counter()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(path.parent)
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temp = Path(temp_name)
@@ -293,7 +294,7 @@ def write_production_config(directory: Path, *, overwrite: bool = False) -> list
 
     Returns the path of every config file of the tree in ``directory`` (written now or already there).
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_directory(directory)
     source = resources.files("stagetui.sample").joinpath("production_config")
     paths = []
     for item in sorted(source.iterdir(), key=lambda entry: entry.name):

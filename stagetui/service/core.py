@@ -30,6 +30,7 @@ from stagetui.service.keys import MaskKeyError, load_mask_key
 from stagetui.service.orchestrator import Orchestrator
 from stagetui.service.paths import StatePaths, resolve_state_dir
 from stagetui.service.production import production_source
+from stagetui.store.private import tighten_state_directory
 from stagetui.store.store import Store
 from stagetui.strategies.golden import GoldenSource
 from stagetui.strategies.provision import mask_rules
@@ -128,6 +129,7 @@ def open_core(
 ) -> ServiceCore:
     environ = dict(os.environ if environ is None else environ)
     paths = resolve_state_dir(config, environ)
+    tighten_state_directory(paths.root)
     events = EventBus()
     local = config.runtimes.local
     try:

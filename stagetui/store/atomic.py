@@ -6,10 +6,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from stagetui.store.private import FILE_MODE, make_private_directory
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write to a temp file in the same directory, fsync it, rename over `path`, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write to a temp file in the same directory, fsync it, rename over `path`, fsync the directory.
+    Owner-only by default (mkstemp creates the temp file 0600, so no window where others can read it);
+    a wider `mode` is for files the user asked for outside the state directory."""
+    make_private_directory(path.parent)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -17,7 +21,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         temp = Path(temp_name)
-        temp.chmod(mode)
+        if mode != FILE_MODE:
+            temp.chmod(mode)
         temp.replace(path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -25,7 +30,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_directory(path.parent)
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, mode: int = FILE_MODE) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stagetui.store.private import FILE_MODE, make_private_directory
+
 
 class StoreLockTimeout(RuntimeError):
     """Another process held the store lock for too long."""
@@ -57,8 +59,8 @@ class StateLock:
         self._thread_lock.release()
 
     def _acquire_file_lock(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_private_directory(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         deadline = time.monotonic() + self.timeout
         while True:
             try:

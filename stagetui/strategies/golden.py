@@ -22,6 +22,7 @@ from stagetui.domain.anonymize import ColumnRule, Masker, rules_fingerprint
 from stagetui.domain.integrity import IntegrityReport
 from stagetui.domain.secrets import redact_tree
 from stagetui.sources.files import load_tree, write_json_tree
+from stagetui.store.atomic import atomic_write_text
 from stagetui.strategies.rule_coverage import check_rules_cover
 
 ProgressFn = Callable[[float, str], None]
@@ -206,7 +207,7 @@ def _target(source: GoldenSource, build: Path, snapshot_id: str) -> DataLocation
         if source.server_dsn is None or source.database_name is None:
             raise ValueError("golden copies on PostgreSQL need a server (data.postgres.dsn)")
         name = source.database_name(snapshot_id)
-        (build / BUILD_DATABASE_FILE).write_text(name + "\n", encoding="utf-8")
+        atomic_write_text(build / BUILD_DATABASE_FILE, name + "\n")
         return DataLocation.postgres(source.server_dsn, name)
     return DataLocation.sqlite(build / DATABASE_FILE)
 

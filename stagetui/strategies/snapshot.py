@@ -10,6 +10,7 @@ from stagetui.config.model import StagetuiConfig
 from stagetui.domain.models import Strategy
 from stagetui.domain.plans import Plan, Step, StepResult
 from stagetui.sources.files import write_json_tree
+from stagetui.store.atomic import atomic_write_text
 from stagetui.strategies import steps
 from stagetui.strategies.base import ProvisioningStrategy
 from stagetui.strategies.config_render import merge, replace_secrets, runtime_overrides
@@ -52,7 +53,7 @@ async def restore_data(ctx: ProvisionContext) -> StepResult:
             method = ctx.engine.clone(snapshot.location(server), target)
             tree = json.loads(snapshot.config_file.read_text(encoding="utf-8"))
             if target.engine == "sqlite":
-                ctx.ws.data_identity_file.write_text(f"golden snapshot {snapshot.id}\n", encoding="utf-8")
+                atomic_write_text(ctx.ws.data_identity_file, f"golden snapshot {snapshot.id}\n")
         steps.set_as_of(ctx, snapshot.taken_at, snapshot.newest_change)
         ctx.data_source = f"golden snapshot {snapshot.id}"
         patterns = ctx.settings.drift.secret_patterns

@@ -16,6 +16,7 @@ from stagetui.domain.plans import Plan, Step, StepResult
 from stagetui.domain.secrets import is_secret_key
 from stagetui.runtimes.aws.runtime import AwsRuntime
 from stagetui.sources.ssm import SsmSource
+from stagetui.store.atomic import atomic_write_text
 from stagetui.strategies import steps
 from stagetui.strategies.config_render import environment_secret
 from stagetui.strategies.provision import ProvisionContext
@@ -128,7 +129,7 @@ async def apply_config(ctx: ProvisionContext) -> StepResult:
         patterns = list(ctx.settings.drift.secret_patterns)
         values, secure, lists = environment_values(loaded.tree, loaded.secret_keys, ctx.env.id, patterns)
         path, written = runtime.write_config(ctx.env, values, secure, lists)
-        ctx.ws.config_file.write_text(json.dumps({"ssm": values}, indent=2, sort_keys=True), encoding="utf-8")
+        atomic_write_text(ctx.ws.config_file, json.dumps({"ssm": values}, indent=2, sort_keys=True))
         return path, written, len(secure)
 
     path, written, secrets = await ctx.blocking(apply)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import io
 import shutil
 import sqlite3
 import stat
 import sys
+import tarfile
 from contextlib import closing
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from stagetui.data import sqlite_copy
 from stagetui.data.sqlite_copy import backup_copy, fast_copy
 from stagetui.data.sqlite_schema import row_counts, table_names
 from stagetui.data.sqlite_subset import subset_copy
+from stagetui.runtimes.docker.volumes import directory_tar
 from tests.unit.test_sqlite_schema import build_shop
 
 
@@ -128,12 +131,21 @@ def test_fast_copy_refuses_when_a_reader_pins_the_wal(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o600])
-def test_copies_keep_the_source_permissions(tmp_path: Path, mode: int) -> None:
-    # mkstemp creates 0600; a container reading the copy as another user needs the source's bits.
+def test_copies_are_owner_only_whatever_the_source(tmp_path: Path, mode: int) -> None:
+    # Copies live in the private state directory; containers get readable ones through directory_tar.
     source = build_shop(tmp_path / "prod.db")
     source.chmod(mode)
     backup_copy(source, tmp_path / "backup.db")
     fast_copy(source, tmp_path / "fast.db")
     subset_copy(source, tmp_path / "subset.db", "customers", 0.5, seed=1)
     for name in ("backup.db", "fast.db", "subset.db"):
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_data_put_into_a_container_volume_is_readable_by_its_user(tmp_path: Path) -> None:
+    (tmp_path / "data" / "sub").mkdir(parents=True, mode=0o700)
+    source = build_shop(tmp_path / "data" / "app.db")
+    source.chmod(0o600)
+    with tarfile.open(fileobj=io.BytesIO(directory_tar(tmp_path / "data"))) as archive:
+        modes = {member.name: member.mode for member in archive.getmembers()}
+    assert modes == {"app.db": 0o644, "sub": 0o755}

@@ -28,8 +28,15 @@ def directory_tar(directory: Path) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for path in sorted(directory.iterdir()):
-            archive.add(path, arcname=path.name)
+            archive.add(path, arcname=path.name, filter=_readable_in_container)
     return buffer.getvalue()
+
+
+def _readable_in_container(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """The state directory keeps its copies owner-only; in the volume a service may run as another user
+    (compose `user:`), so it gets them readable, as before the state directory was made private."""
+    member.mode |= 0o055 if member.isdir() or member.mode & 0o100 else 0o044
+    return member
 
 
 def _marker_tar() -> bytes:
