@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal, cast
 
 from stagetui.compose.model import DeploySpec, UpdateConfig
 from stagetui.compose.unsupported import NOT_YET
-from stagetui.compose.values import Node
+from stagetui.compose.values import Node, describe
 
 DEPLOY_KEYS = ("endpoint_mode", "labels", "placement", "replicas", "resources", "update_config")
 DEPLOY_REFUSED = {
@@ -92,7 +93,9 @@ def _cpus(node: Node) -> float:
     try:
         cpus = float(node.scalar_text())
     except ValueError:
-        raise node.error(f"must be a number of CPUs such as 0.5 (got {node.value!r})") from None
+        raise node.error(f"must be a number of CPUs such as 0.5 (got {describe(node.value)})") from None
+    if not math.isfinite(cpus):  # `.inf` and `.nan` are YAML floats, and no number of CPUs
+        raise node.error(f"must be a number of CPUs such as 0.5 (got {describe(node.value)})")
     if cpus <= 0:
         raise node.error("must be more than 0")
     return cpus
@@ -100,9 +103,10 @@ def _cpus(node: Node) -> float:
 
 def _memory(node: Node) -> int:
     match = _MEMORY.fullmatch(node.scalar_text().strip())
-    if match is None:
-        raise node.error(f"must be an amount of memory such as 256M or 1G (got {node.value!r})")
-    amount = int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).lower()])
+    amount_text = match.group(1) if match else ""
+    if match is None or len(amount_text) > 30:  # longer overflows a float: no machine has that much
+        raise node.error(f"must be an amount of memory such as 256M or 1G (got {describe(node.value)})")
+    amount = int(float(amount_text) * _MEMORY_UNITS[match.group(2).lower()])
     if amount < 6 * 1024**2:
         raise node.error("must be at least 6M (the engine's minimum)")
     return amount

@@ -72,7 +72,7 @@ def _read_document(path: Path) -> LocatedDocument:
     except (OSError, UnicodeDecodeError) as error:
         raise ComposeError(path, None, (), f"cannot read compose file: {error}") from None
     try:
-        document = parse_yaml(text, path)
+        document = parse_yaml(text, path, construct=False)
     except ConfigError as error:
         problem = error.problems[0]
         location = tuple(problem.field.split(".")) if problem.field else ()
@@ -82,6 +82,9 @@ def _read_document(path: Path) -> LocatedDocument:
         data = load_yaml12(text)
     except yaml.YAMLError as error:
         raise ComposeError(path, None, (), f"YAML error: {error}") from None
+    except (ValueError, OverflowError) as error:
+        # A scalar the resolvers match but cannot build, e.g. an int of 5,000 digits.
+        raise ComposeError(path, None, (), f"unreadable value: {error}") from None
     return LocatedDocument({} if data is None else data, document.lines)
 
 

@@ -103,7 +103,10 @@ class Node:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int):
-            return str(value)
+            try:
+                return str(value)
+            except ValueError:
+                raise self.error("must be a shorter number (over 4,300 digits)") from None
         if isinstance(value, float):
             return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
         raise self.error(f"must be a string, a number or a boolean (got {describe(value)})")
@@ -111,13 +114,13 @@ class Node:
     def integer(self, low: int, high: int | None = None) -> int:
         """An integer, also from a string of digits (what an interpolated `${PORT}` gives)."""
         value = self.value
-        if isinstance(value, str) and re.fullmatch(r"[-+]?\d+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"[-+]?\d{1,100}", value.strip()):
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.error(f"must be an integer (got {describe(self.value)})")
         if value < low or (high is not None and value > high):
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise self.error(f"must be {bounds} (got {value})")
+            raise self.error(f"must be {bounds} (got {describe(value)})")
         return value
 
     def boolean(self) -> bool:
@@ -174,6 +177,9 @@ def is_compose_name(name: str) -> bool:
     return _COMPOSE_NAME.fullmatch(name) is not None
 
 
+_SHOWN_LENGTH = 80
+
+
 def describe(value: object) -> str:
     """A value as an error message quotes it."""
     if value is None:
@@ -182,4 +188,8 @@ def describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits cannot be printed
+        return "an integer too long to show"
+    return text if len(text) <= _SHOWN_LENGTH else f"{text[: _SHOWN_LENGTH - 3]}..."

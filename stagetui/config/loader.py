@@ -82,9 +82,18 @@ def _problems(error: ValidationError, document: LocatedDocument, path: Path) -> 
             and not isinstance(item["input"], dict | list)
             and location not in _NEVER_ECHOED
         ):
-            message = f"{message} (got {item['input']!r})"
+            message = f"{message} (got {_shown(item['input'])})"
         problems.append(ConfigProblem(path, document.line_of(location), _dotted(location), message))
     return problems
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """The repr of a bad value for an error, shortened; an int too long to print is named instead."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "an integer too long to show"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _unknown_key_message(location: Location) -> str:

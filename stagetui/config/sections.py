@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from stagetui.domain.durations import format_duration, parse_duration
+from stagetui.domain.durations import MAX_DURATION, format_duration, parse_duration
 
 
 def _to_timedelta(value: Any) -> Any:
     if isinstance(value, str):
         return parse_duration(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
+        # A ValueError (not timedelta's OverflowError) is what pydantic turns into a validation error.
+        if not abs(value) <= MAX_DURATION.total_seconds():  # also NaN
+            raise ValueError("must be a duration of at most 100 years")
         return timedelta(seconds=value)
     return value
 

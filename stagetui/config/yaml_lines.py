@@ -12,6 +12,18 @@ from stagetui.config.errors import ConfigError, ConfigProblem
 Location = tuple[str | int, ...]
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_NODES = 100_000
+"""Nodes of a document with its aliases expanded: a few `&a [*b, *b, ...]` levels ("billion laughs") would
+otherwise make every later walk over the data exponential."""
+MAX_DEPTH = 100
+"""Nesting of mappings and sequences; deeper (or an alias inside itself) would exhaust the stack."""
+
+
+class _TooLargeError(Exception):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
 
 
 @dataclass
@@ -28,8 +40,12 @@ class LocatedDocument:
         return None
 
 
-def parse_yaml(text: str, file: Path) -> LocatedDocument:
-    """Parse one YAML document; syntax errors and duplicate keys raise ConfigError with a line."""
+def parse_yaml(text: str, file: Path, *, construct: bool = True) -> LocatedDocument:
+    """Parse one YAML document; syntax errors and duplicate keys raise ConfigError with a line.
+
+    With `construct=False` only the line index is built (`data` stays None): for callers reading the values
+    with another schema.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -37,11 +53,18 @@ def parse_yaml(text: str, file: Path) -> LocatedDocument:
             return LocatedDocument({}, {(): 1})
         document = LocatedDocument(None, {})
         problems: list[ConfigProblem] = []
-        _index(node, (), document.lines, problems, file)
+        try:
+            _index(node, (), document.lines, problems, file, [0])
+        except _TooLargeError as error:
+            raise ConfigError.single(file, error.message, error.line) from None
         if problems:
             raise ConfigError(problems)
-        document.data = loader.construct_document(node)
+        if construct:
+            document.data = loader.construct_document(node)
         return document
+    except (ValueError, OverflowError) as error:
+        # A scalar the YAML 1.1 resolvers match but cannot build: `2024-02-30`, an int of 5,000 digits.
+        raise ConfigError.single(file, f"unreadable value: {error}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -57,8 +80,24 @@ def parse_yaml(text: str, file: Path) -> LocatedDocument:
 
 
 def _index(
-    node: yaml.Node, location: Location, lines: dict[Location, int], problems: list[ConfigProblem], file: Path
+    node: yaml.Node,
+    location: Location,
+    lines: dict[Location, int],
+    problems: list[ConfigProblem],
+    file: Path,
+    visited: list[int],
 ) -> None:
+    """Record the line of every key below `node`; `visited` counts nodes, aliases expanded."""
+    visited[0] += 1
+    if visited[0] > MAX_NODES:
+        raise _TooLargeError(
+            f"more than {MAX_NODES:,} values once aliases are expanded", node.start_mark.line + 1
+        )
+    if len(location) > MAX_DEPTH:
+        raise _TooLargeError(
+            f"nested more than {MAX_DEPTH} levels deep (or an alias refers to itself)",
+            node.start_mark.line + 1,
+        )
     lines.setdefault(location, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[object, int] = {}
@@ -73,7 +112,7 @@ def _index(
                 continue
             seen[key] = line
             lines[(*location, key)] = line
-            _index(value_node, (*location, key), lines, problems, file)
+            _index(value_node, (*location, key), lines, problems, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
-            _index(item, (*location, position), lines, problems, file)
+            _index(item, (*location, position), lines, problems, file, visited)

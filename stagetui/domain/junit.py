@@ -132,12 +132,15 @@ def _case_outcome(case: ET.Element) -> tuple[str, bool]:
     return "passed", bool(tags & _RERUN_TAGS)
 
 
-def _seconds(element: ET.Element) -> float:
+def _seconds(element: ET.Element, source: str, depth: int = 0) -> float:
     """The element's own `time`, else the sum over its child suites and cases (missing times count as 0)."""
     own = parse_time(element.get("time"))
     if own is not None:
         return own
-    return sum(_seconds(child) for child in element if _local(child.tag) in _TIMED_TAGS)
+    # The collector bounds the suites it walks, but not e.g. cases nested in cases: bound this walk too.
+    if depth > MAX_DEPTH:
+        raise JUnitError(f"{source}: elements nested more than {MAX_DEPTH} deep")
+    return sum(_seconds(child, source, depth + 1) for child in element if _local(child.tag) in _TIMED_TAGS)
 
 
 def _parse_xml(data: bytes, source: str) -> ET.Element:
@@ -254,7 +257,7 @@ def parse_junit(data: bytes, source: str) -> TestRun:
         failures=total.failures,
         errors=total.errors,
         skipped=total.skipped,
-        seconds=_seconds(root),
+        seconds=_seconds(root, source),
         pass_rate=total.passed / ran if ran else None,
         failed_cases=tuple(collector.failed[:MAX_FAILED_CASES]),
         flaky=len(collector.flaky),
