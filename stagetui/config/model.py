@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +23,7 @@ from stagetui.config.swarm import SwarmRuntimeConfig
 from stagetui.domain.anonymize import MaskKind
 from stagetui.domain.benchmarks import Aggregation, Benchmark, Direction, Scope
 from stagetui.domain.drift import Severity
+from stagetui.domain.ids import is_valid_owner
 from stagetui.domain.models import Strategy
 
 _Section = Section
@@ -568,6 +568,6 @@ class StagetuiConfig(_Section):
     @field_validator("owner")
     @classmethod
     def _owner_is_a_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[\w.@-]{1,64}", value):
+        if value is not None and not is_valid_owner(value):
             raise ValueError("owner must be 1-64 letters, digits, '.', '@', '_' or '-'")
         return value

@@ -66,3 +66,12 @@ def environment_id(branch: str, strategy: Strategy) -> str:
 def is_valid_id(identifier: str) -> bool:
     """True for a DNS-1123 label, the shape every environment id has."""
     return bool(_ID_PATTERN.match(identifier))
+
+
+_OWNER = re.compile(r"[\w.@-]{1,64}")
+
+
+def is_valid_owner(owner: str) -> bool:
+    """1-64 letters, digits, '.', '@', '_' or '-': an owner goes into labels, tags and the audit trail, so
+    it can carry no control character, space or shell metacharacter."""
+    return bool(_OWNER.fullmatch(owner))

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from stagetui.domain.drift import DriftReport
 from stagetui.domain.drift_threshold import ThresholdResult
-from stagetui.domain.ids import InvalidBranchError, environment_id, validate_branch
+from stagetui.domain.ids import InvalidBranchError, environment_id, is_valid_owner, validate_branch
 from stagetui.domain.models import (
     DriftSummary,
     Environment,
@@ -69,6 +69,10 @@ def check_request(core: ServiceCore, request: UpRequest) -> None:
         )
     if request.ttl <= timedelta(0):
         raise BadInputError("ttl must be positive")
+    owner = request.owner if request.owner is not None else core.owner
+    if not is_valid_owner(owner):
+        source = "--owner" if request.owner is not None else "the owner (config `owner`, else $USER)"
+        raise BadInputError(f"{source} {owner!r}: must be 1-64 letters, digits, '.', '@', '_' or '-'")
 
 
 def refuse_duplicates(views: list[EnvironmentView], request: UpRequest) -> None:

@@ -26,6 +26,7 @@ def _created_nothing(state_dir: Path) -> bool:
         (["up", "a\tb", "--strategy", "snapshot"], 2, "control character"),
         (["up", "x", "--ttl", "forever"], 2, "--ttl: 'forever' is not a duration"),
         (["up", "x", "--runtime", "mainframe"], 2, "unknown runtime 'mainframe'"),
+        (["up", "x", "--owner", "eve\n$(id)"], 2, "--owner 'eve\\n$(id)': must be 1-64 letters"),
         (["up", "x", "--strategy", "snapshot", "--tier", "unit"], 2, "not both"),
         (["down", "nothing-here"], 3, "no environment matches 'nothing-here'"),
         (["show", "nothing-here"], 3, "no environment matches"),
