@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import docker
 import docker.errors
@@ -72,6 +72,7 @@ __all__ = [
     "running_swarm",
     "skip_or_fail",
     "swarm_cluster",
+    "wait_for",
 ]
 
 
@@ -573,6 +574,23 @@ def _shielded() -> contextlib.AbstractContextManager[None]:
     if threading.current_thread() is threading.main_thread():
         return cleanup_shielded()
     return contextlib.nullcontext()
+
+
+# --- waiting in tests -------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0) -> T:
+    """probe() until it returns something other than None/False; its last answer is in the failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = probe()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s (last: {answer!r})")
+        time.sleep(0.2)
 
 
 # --- the fixture ------------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
@@ -27,6 +26,7 @@ from tests.integration.swarm_cluster import (
     leftovers_of,
     running_swarm,
     skip_or_fail,
+    wait_for,
 )
 from tests.with_dockerd import DockerdUnavailable
 
@@ -35,21 +35,6 @@ pytestmark = pytest.mark.integration
 
 LABEL = "stagetui.swarm-test"
 WEB_PORT = 8080
-TIMEOUT = 60.0
-
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    """probe() until it returns something other than None/False; its last answer is in the failure."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:g} s (last: {answer!r})")
-        time.sleep(0.2)
 
 
 def running_tasks(service: Service) -> list[dict[str, Any]]:

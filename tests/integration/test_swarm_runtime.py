@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import pytest
@@ -20,12 +20,10 @@ from stagetui.ui.app import StagetuiApp
 from stagetui.ui.screens.nodes import NodesScreen
 from tests.conftest import SMALL_CONFIG
 from tests.integration.helpers import CliResult, cli, get_json
-from tests.integration.swarm_cluster import MANAGER, WORKER, SwarmCluster
+from tests.integration.swarm_cluster import MANAGER, WORKER, SwarmCluster, wait_for
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
-TIMEOUT = 90.0
 
 # The sample definition, spread over the cluster: the assets server on both nodes (one replica each), the
 # sample service on the worker, the job runner on the manager, so every call it makes crosses nodes.
@@ -76,17 +74,6 @@ volumes:
   data: {}
   config: {}
 """
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:g} s (last: {answer!r})")
-        time.sleep(0.3)
 
 
 def labelled(client: docker.DockerClient) -> list[str]:
