@@ -158,6 +158,7 @@ class Orchestrator:
             self.events.emit(StepStarted(env.id, env.uid, started, description, StepPhase.ROLLBACK))
             outcome, detail = StepOutcome.OK, ""
             try:
+                self.failpoints.before_sync("rollback")
                 # Shielded: a second Ctrl-C must not leave half a rollback.
                 await asyncio.shield(asyncio.to_thread(undo))
             except Exception as error:

@@ -95,7 +95,10 @@ async def _destroy(
 
 def _destroy_everything(core: ServiceCore, runtime: Runtime, environment_id: str) -> list[str]:
     """The runtime's resources, then the environment's database when it lives on a server."""
+    failpoints = core.orchestrator.failpoints
+    failpoints.before_sync("destroy")
     removed = runtime.destroy(environment_id)
+    failpoints.after("destroy")
     data = core.environment_data(environment_id, None) if core.engine.name == "postgres" else None
     if data is not None and core.engine.exists(data):
         core.engine.drop(data)
