@@ -6,6 +6,9 @@ note written before the first crash must still be there after the last."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +38,7 @@ from tests.integration.moto_server import reset_moto
 from tests.integration.swarm_cluster import SwarmCluster
 from tests.integration.test_aws_runtime import aws_config, make_production, tagged
 from tests.integration.test_docker_runtime import busybox_compose, docker_config
+from tests.integration.test_tui_tmux import DEADLINE_SECONDS, tmux_server
 
 pytestmark = pytest.mark.integration
 
@@ -299,3 +303,59 @@ def test_aws_cli_killed_at_a_step_boundary(
 @pytest.mark.parametrize(("strategy", "point"), _teardown_cases((Strategy.SNAPSHOT,)))
 def test_aws_down_killed_while_removing(aws_site: CrashSite, strategy: Strategy, point: CrashPoint) -> None:
     recover_and_check(aws_site, crash_down(aws_site, strategy, point))
+
+
+# --- the TUI, in a real terminal: launched with keystrokes, killed at every step ----------------------
+
+
+@pytest.fixture(scope="module")
+def tui_sites(site_root: Path) -> Iterator[dict[Strategy, CrashSite]]:
+    """One state directory, and a config per strategy that makes it the launch dialog's default."""
+    sites = {}
+    for strategy in Strategy:
+        config = site_root / f"tui-{strategy.value}.yaml"
+        defaults = f"defaults:\n  strategy: {strategy.value}\n"
+        config.write_text(SMALL_CONFIG.format(customers=200) + defaults)
+        sites[strategy] = CrashSite(config, site_root / "tui-state", "local", lambda _id: [])
+    yield from (sites for _ in _open_site(sites[Strategy.CONTAINERIZED]))
+
+
+def crash_tui(site: CrashSite, strategy: Strategy, point: CrashPoint, tmp_path: Path) -> str:
+    """Launch an environment from the dashboard (n, the branch, Enter) in an app that dies at `point`."""
+    # Short: the launch dialog's id preview is one line, and a longer id would not show at 80 columns.
+    branch = f"t/{strategy_for(strategy).plan(StagetuiConfig(), 'local').names.index(point.step)}"
+    env_id = environment_id(branch, strategy)
+    environ = {k: v for k, v in os.environ.items() if k not in {"TMUX", "TMUX_PANE"}}
+    environ |= {**site.environ, "STAGETUI_FAILPOINTS": point.failpoints}
+    command = [sys.executable, "-m", "stagetui", "--config", str(site.config)]
+    exit_file = tmp_path / "exit-status"
+    with tmux_server(tmp_path) as tmux:
+        tmux.start(command, cwd=tmp_path, environ=environ, exit_file=exit_file)
+        tmux.wait_for("the dashboard", lambda s: "Environments" in s)
+        tmux.keys("n")
+        tmux.wait_for("the launch dialog", lambda s: "Launch an environment" in s)
+        tmux.type(branch)
+        tmux.wait_for(f"the id preview {env_id}", lambda s: f"environment id {env_id}" in s)
+        tmux.keys("Enter")
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not exit_file.exists():
+            assert time.monotonic() < deadline, f"the app was not killed at {point}:\n{tmux.screen()}"
+            time.sleep(0.1)
+        status = exit_file.read_text().strip()
+        assert status == str(128 + signal.SIGKILL), f"the app exited {status}:\n{tmux.screen()}"
+    return env_id
+
+
+TUI_CASES = [
+    pytest.param(strategy, CrashPoint(step, "crash"), id=f"{strategy.value}-before-{step}")
+    for strategy in Strategy
+    for step in strategy_for(strategy).plan(StagetuiConfig(), "local").names
+]
+
+
+@pytest.mark.parametrize(("strategy", "point"), TUI_CASES)
+def test_tui_killed_at_a_step_boundary(
+    tui_sites: dict[Strategy, CrashSite], strategy: Strategy, point: CrashPoint, tmp_path: Path
+) -> None:
+    site = tui_sites[strategy]
+    recover_and_check(site, crash_tui(site, strategy, point, tmp_path))
