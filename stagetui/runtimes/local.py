@@ -22,7 +22,13 @@ from stagetui.runtimes.base import (
     environment_labels,
 )
 from stagetui.runtimes.health import probe_health
-from stagetui.runtimes.processes import ProcessHandle, is_alive, spawn_group, stop_group
+from stagetui.runtimes.processes import (
+    ProcessHandle,
+    is_alive,
+    spawn_group,
+    stop_group,
+    stop_processes_in,
+)
 from stagetui.runtimes.workspaces import (
     create_workspace_directory,
     workspace_labels,
@@ -115,6 +121,9 @@ class LocalRuntime(Runtime):
         if handle and stop_group(handle, self.stop_timeout):
             removed.append(f"process group {handle.pid}")
         if workspace.root.exists():
+            # A service whose record was never written (its starter was killed right after the spawn).
+            strays = stop_processes_in(workspace.root, self.stop_timeout)
+            removed += [f"process {pid} working in the environment" for pid in strays]
             shutil.rmtree(workspace.root)
             removed.append(f"directory {workspace.root}")
         return removed

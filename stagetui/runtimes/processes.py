@@ -107,3 +107,36 @@ def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our own child, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def processes_working_in(directory: Path) -> list[ProcessHandle]:
+    """Live processes whose working directory is `directory` or below it (Linux /proc; [] elsewhere).
+
+    How a service started for an environment is found when its process record was never written: the
+    starting process was killed between the spawn and the write. The service runs in its workspace."""
+    found = []
+    root = directory.resolve()
+    own_group = os.getpgrp()
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            cwd = (entry / "cwd").readlink()
+            if not cwd.is_relative_to(root) or os.getpgid(pid) == own_group:
+                continue
+        except OSError:
+            continue  # gone, or another user's
+        handle = ProcessHandle(pid, start_ticks(pid))
+        if is_alive(handle):
+            found.append(handle)
+    return found
+
+
+def stop_processes_in(directory: Path, timeout: float) -> list[int]:
+    """Stop the process group of every process working in `directory`; the pids found."""
+    strays = processes_working_in(directory)
+    for handle in strays:
+        with contextlib.suppress(OSError):
+            stop_group(ProcessHandle(os.getpgid(handle.pid), None), timeout)
+    return [handle.pid for handle in strays]

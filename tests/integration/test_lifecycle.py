@@ -95,3 +95,19 @@ def test_two_clis_at_once_get_distinct_environments_and_ports(small_config: Path
     assert len(listed) == 2 and len({e["endpoint"] for e in listed}) == 2
     for env in listed:
         assert cli(small_config, "down", env["id"]).code == 0
+
+
+def test_a_service_whose_process_record_was_never_written_is_still_stopped(
+    small_config: Path, state_dir: Path
+) -> None:
+    """The window between spawning the service and writing its record: a CLI killed there leaves a
+    service nobody has the pid of. Teardown finds it by its working directory."""
+    up = cli(small_config, "up", "unrecorded", "--strategy", "containerized", "--json")
+    assert up.code == 0, up.stderr
+    env_id = up.json()["id"]
+    (state_dir / "environments" / env_id / "service.json").unlink()
+    assert processes_of(env_id, state_dir)
+    down = cli(small_config, "down", env_id, "--json")
+    assert down.code == 0, down.stderr
+    assert any("working in the environment" in r for r in down.json()["removed"]), down.stdout
+    assert processes_of(env_id, state_dir) == []
