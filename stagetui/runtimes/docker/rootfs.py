@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from stagetui.store.private import FILE_MODE, make_private_directory
+
 Progress = Callable[[float, str], None]
 
 SUITE = "bookworm"
@@ -111,10 +113,11 @@ def _deb822_sources(text: str) -> list[tuple[str, list[str]]]:
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Exclusive across threads and processes (flock on a file next to what it guards)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(path.parent)
     with _thread_locks_guard:
         thread_lock = _thread_locks.setdefault(path, threading.Lock())
-    with thread_lock, path.open("a") as handle:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)  # owner-only like all stagetui state
+    with thread_lock, os.fdopen(descriptor, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
