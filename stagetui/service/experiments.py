@@ -51,8 +51,6 @@ def start(
         raise BadInputError("an experiment needs a name with letters or digits")
     if not hypothesis.strip():
         raise BadInputError("an experiment needs a hypothesis")
-    if any(e.id == identifier for e in all_experiments(core)):
-        raise ConflictError(f"an experiment {identifier!r} exists already")
     try:
         experiment = Experiment(
             id=identifier,
@@ -72,7 +70,10 @@ def start(
         )
     except ValueError as error:
         raise BadInputError(str(error)) from None
-    core.store.collection(COLLECTION).put(experiment_to_record(experiment))
+    with core.store.transaction():  # the check and the write as one: two starts at once have one winner
+        if any(e.id == identifier for e in all_experiments(core)):
+            raise ConflictError(f"an experiment {identifier!r} exists already")
+        core.store.collection(COLLECTION).put(experiment_to_record(experiment))
     core.audit("experiment", identifier, f"started: {experiment.hypothesis}")
     return experiment
 

@@ -81,6 +81,7 @@ def _owner_alive(core: ServiceCore, env: Environment) -> bool:
 def reconcile(core: ServiceCore, now: datetime | None = None) -> list[EnvironmentView]:
     """Live environments of every runtime, newest first. Marks dead provisioning runs interrupted."""
     now = now or core.clock()
+    looked_at = core.clock()
     discovered: dict[tuple[str, str], DiscoveredEnvironment] = {}
     unreachable: dict[str, str] = {}
     for name, runtime in core.runtimes.items():
@@ -95,6 +96,7 @@ def reconcile(core: ServiceCore, now: datetime | None = None) -> list[Environmen
     with core.store.transaction():
         for env in core.store.environments():
             if not env.status.is_live:
+                _forget_if_torn_down_meanwhile(discovered, env, looked_at)
                 continue
             if env.status in BUSY and not _owner_alive(core, env):
                 env.status = EnvironmentStatus.INTERRUPTED
@@ -119,6 +121,17 @@ def reconcile(core: ServiceCore, now: datetime | None = None) -> list[Environmen
         status = EnvironmentStatus.READY if unrecorded.running else EnvironmentStatus.DEGRADED
         views.append(_view(env, status, unrecorded.running, False, now, unrecorded))
     return sorted(views, key=lambda v: v.environment.created_at, reverse=True)
+
+
+def _forget_if_torn_down_meanwhile(
+    discovered: dict[tuple[str, str], DiscoveredEnvironment], env: Environment, looked_at: datetime
+) -> None:
+    """The runtimes are asked before the store is read: an environment another process tore down in
+    between was seen on its way out, not left over (taking it for a leftover let a second `down` or a
+    `gc` "remove" it again, or remove a new environment of the same id)."""
+    found = discovered.get((env.runtime, env.id))
+    if found is not None and found.uid == env.uid and env.updated_at and env.updated_at >= looked_at:
+        del discovered[(env.runtime, env.id)]
 
 
 def _view(
