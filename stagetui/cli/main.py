@@ -28,6 +28,7 @@ from stagetui.cli.tui_commands import run_keys, run_serve, run_tui
 from stagetui.config import ConfigError
 from stagetui.domain.models import Strategy
 from stagetui.service.errors import ServiceError
+from stagetui.store.atomic import FileWriteError
 from stagetui.store.lock import StoreLockTimeout
 from stagetui.store.storage import StoreCorruptedError
 from stagetui.store.store import StoreVersionError
@@ -160,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(ctx, exit_codes.BAD_INPUT, str(error))
     except ServiceError as error:
         return _fail(ctx, error.exit_code, str(error))
-    except (StoreLockTimeout, StoreCorruptedError, StoreVersionError) as error:
+    except (StoreLockTimeout, StoreCorruptedError, StoreVersionError, FileWriteError) as error:
         return _fail(ctx, exit_codes.STATE_ERROR, str(error))
     except KeyboardInterrupt:
         return _fail(ctx, exit_codes.INTERRUPTED, "interrupted; in-flight provisioning was rolled back")

@@ -19,8 +19,15 @@ from stagetui.cli import exit_codes
 from stagetui.cli.context import CliContext
 from stagetui.domain.notes import TEMPLATE, Note
 from stagetui.service import notes
-from stagetui.service.errors import BadInputError
+from stagetui.service.errors import BadInputError, ServiceError
+from stagetui.store.atomic import atomic_write_text
 from stagetui.store.drafts import Draft
+
+
+class NoteNotSavedError(ServiceError):
+    """The store could not take the note (disk full, say); the message says where its text is."""
+
+    exit_code = exit_codes.STATE_ERROR
 
 
 def note_to_json(note: Note) -> dict[str, Any]:
@@ -41,19 +48,41 @@ def _body_from_editor(ctx: CliContext, draft: Draft) -> str:
     store = notes.drafts(ctx.service.core)
     store.save(draft)
     path = store.directory / f"{draft.key}.md"
-    path.write_text(draft.body, encoding="utf-8")
+    atomic_write_text(path, draft.body)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     if subprocess.call([*shlex.split(editor), str(path)]) != 0:
         raise BadInputError(f"the editor failed; your text is kept in {path}")
     body = path.read_text(encoding="utf-8")
-    store.save(Draft(draft.key, draft.title, body, draft.benchmark, draft.experiment))
+    try:
+        store.save(Draft(draft.key, draft.title, body, draft.benchmark, draft.experiment))
+    except OSError as error:
+        raise NoteNotSavedError(f"the note was not saved: {error}; your text is kept in {path}") from None
     path.unlink()
     return body
 
 
+def _kept(ctx: CliContext, draft: Draft, source: str | None) -> str:
+    """Where the text of a note the store could not take is now: nothing the user typed may be lost."""
+    if source is not None:
+        return f"its text is still in {source}"
+    store = notes.drafts(ctx.service.core)
+    if store.load(draft.key) != draft:  # text from $EDITOR is in its draft already
+        try:
+            store.save(draft)
+        except OSError:
+            # Most likely the same full disk: the terminal is the one place left to keep it.
+            sys.stderr.write(draft.body if draft.body.endswith("\n") else draft.body + "\n")
+            sys.stderr.flush()
+            return "it could not be kept as a draft either, so its text was written to standard error"
+    where = store.path(draft.key)
+    return f"its text is kept as the draft {where} (the notes screen of `stagetui tui` offers it)"
+
+
 def run_note_add(args: argparse.Namespace, ctx: CliContext) -> int:
     key = notes.new_draft_key()
+    source = None
     if args.file and args.file != "-":
+        source = args.file
         try:
             body = Path(args.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -66,9 +95,13 @@ def run_note_add(args: argparse.Namespace, ctx: CliContext) -> int:
             )
     else:
         body = _body_from_editor(ctx, Draft(key, args.title, TEMPLATE, args.benchmark, args.experiment))
-    note = ctx.service.add_note(
-        args.title, body, benchmark=args.benchmark, experiment=args.experiment, draft_key=key
-    )
+    try:
+        note = ctx.service.add_note(
+            args.title, body, benchmark=args.benchmark, experiment=args.experiment, draft_key=key
+        )
+    except OSError as error:
+        kept = _kept(ctx, Draft(key, args.title, body, args.benchmark, args.experiment), source)
+        raise NoteNotSavedError(f"the note was not saved: {error}; {kept}") from None
     if ctx.json_output:
         ctx.emit_json(note_to_json(note))
     else:

@@ -27,17 +27,19 @@ class DraftStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
         if not _KEY.match(key):  # keys are generated hex; anything else could walk out of the folder
             raise ValueError(f"not a draft key: {key!r}")
         return self.directory / f"{key}.json"
 
     def save(self, draft: Draft) -> None:
-        atomic_write_text(self._path(draft.key), json.dumps(draft.__dict__), mode=0o600)
+        """Atomically: when it cannot be written (FileWriteError, e.g. disk full), the draft saved last
+        is left as it was."""
+        atomic_write_text(self.path(draft.key), json.dumps(draft.__dict__), mode=0o600)
 
     def load(self, key: str) -> Draft | None:
         try:
-            return Draft(**json.loads(self._path(key).read_text(encoding="utf-8")))
+            return Draft(**json.loads(self.path(key).read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             return None
 
@@ -46,4 +48,4 @@ class DraftStore:
         return [draft for draft in drafts if draft is not None]
 
     def discard(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)

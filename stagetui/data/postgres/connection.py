@@ -71,6 +71,28 @@ def error_text(exc: psycopg.Error, dsn: str | None) -> str:
     return scrub(text, dsn)
 
 
+# A connection lost to a restart, a crash or a failover: 57P01-57P03 are the server shutting down or
+# starting, class 08 the connection itself; no SQLSTATE at all is libpq finding the socket closed.
+_LOST_STATES = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: psycopg.Error) -> bool:
+    """The connection went away under the statement, rather than the statement failing."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state in _LOST_STATES or state.startswith("08")
+
+
+def failure_text(exc: psycopg.Error, location: DataLocation) -> str:
+    """`error_text`, naming the server when the connection to it was lost: the server's own reason
+    ("terminating connection due to administrator command") says nothing of which server went away."""
+    reason = error_text(exc, location.dsn)
+    if connection_lost(exc):
+        return f"lost the connection to the server at {server_address(location)} ({reason})"
+    return reason
+
+
 def _password(dsn: str) -> str | None:
     try:
         value = conninfo_to_dict(dsn).get("password")
@@ -155,6 +177,5 @@ def translated(location: DataLocation, action: str) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        raise DataEngineError(
-            f"{action} {location.describe()} failed: {error_text(exc, location.dsn)}"
-        ) from exc
+        reason = failure_text(exc, location)
+        raise DataEngineError(f"{action} {location.describe()} failed: {reason}") from exc

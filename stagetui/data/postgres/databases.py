@@ -15,7 +15,7 @@ from stagetui.data.postgres.connection import (
     Connection,
     connect_admin,
     database_of,
-    error_text,
+    failure_text,
     translated,
     validate_name,
 )
@@ -86,7 +86,7 @@ def create(
                     continue
                 raise DataEngineError(_busy_template(conn, template, target)) from exc
             except psycopg.Error as exc:
-                detail = error_text(exc, target.dsn)
+                detail = failure_text(exc, target)
                 raise DataEngineError(
                     f"creating {target.describe()} from {template} failed: {detail}"
                 ) from exc

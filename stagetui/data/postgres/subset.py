@@ -30,7 +30,13 @@ from stagetui.data.postgres.catalog import (
     set_sequences,
     user_tables,
 )
-from stagetui.data.postgres.connection import Connection, connect, error_text, translated
+from stagetui.data.postgres.connection import (
+    Connection,
+    connect,
+    connection_lost,
+    error_text,
+    translated,
+)
 from stagetui.data.postgres.copying import analyze, refuse_existing
 from stagetui.data.postgres.tools import ClientTools
 from stagetui.domain.integrity import ForeignKey
@@ -135,6 +141,8 @@ def _sample(
     try:
         ids = [int(i) for (i,) in conn.execute(query)]
     except psycopg.Error as exc:
+        if connection_lost(exc):
+            raise  # the server went away: not the filter's fault (`translated` names the server)
         raise ValueError(f"subset filter on {table} ({where}): {error_text(exc, None)}") from exc
     count = len(ids) if fraction >= 1.0 else min(len(ids), max(1, round(fraction * len(ids))))
     # Sorted ids + a seeded RNG, exactly as the SQLite engine: the same seed picks the same rows.

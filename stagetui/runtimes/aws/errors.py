@@ -16,6 +16,8 @@ _PERMISSION = "the credentials lack a permission this needs"
 _GONE = "the snapshot is gone: run `stagetui snapshot refresh` to take a new set"
 _SNAPSHOT_QUOTA = "the account's snapshot quota is reached: delete old snapshots or lower keep_sets"
 _THROTTLED = "AWS kept throttling after every retry: raise max_attempts or use retry_mode adaptive"
+_FAILING = "AWS kept failing on its side after every retry: try again later, or raise max_attempts"
+_RETRIED_STATUSES = {500, 502, 503, 504}  # what botocore retries as transient, whatever the error code
 _HINTS = {
     "AccessDenied": _PERMISSION,
     "AccessDeniedException": _PERMISSION,
@@ -35,6 +37,8 @@ _HINTS = {
     "Throttling": _THROTTLED,
     "ThrottlingException": _THROTTLED,
     "RequestLimitExceeded": _THROTTLED,
+    "SlowDown": _THROTTLED,  # S3's throttling
+    "TooManyRequestsException": _THROTTLED,
 }
 _ACCESS = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId"}
 
@@ -65,7 +69,8 @@ def aws_errors(doing: str) -> Iterator[None]:
     except ClientError as error:
         code = str(error.response.get("Error", {}).get("Code", ""))
         message = str(error.response.get("Error", {}).get("Message", "")).strip()
-        hint = _HINTS.get(code)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        hint = _HINTS.get(code) or (_FAILING if status in _RETRIED_STATUSES else None)
         text = f"{doing}: {code}: {message}" + (f" ({hint})" if hint else "")
         raise (AwsAccessError if code in _ACCESS else RuntimeOperationError)(text) from None
     except WaiterError as error:
