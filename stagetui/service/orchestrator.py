@@ -76,6 +76,16 @@ class Orchestrator:
             loop.call_soon_threadsafe(self.events.emit, event)
 
         context.progress_sink = sink
+        unrecorded: list[Exception] = []
+
+        def record_safely(step_record: StepRecord) -> None:
+            # A store that cannot take a record (disk full) must neither stop a rollback half way nor
+            # replace a cancellation: the first such error is raised once the rollback is done.
+            try:
+                record(step_record)
+            except Exception as error:
+                unrecorded.append(error)
+
         run = RunOutcome(StepOutcome.OK)
         done: set[str] = set()
         running: dict[asyncio.Task[StepRecord], Step[C]] = {}
@@ -84,7 +94,7 @@ class Orchestrator:
             while pending or running:
                 for step in [s for s in pending if all(d in done for d in s.depends_on)]:
                     pending.remove(step)
-                    running[asyncio.create_task(self._step(env, step, context, record))] = step
+                    running[asyncio.create_task(self._step(env, step, context, record_safely))] = step
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     step = running.pop(task)
@@ -98,6 +108,8 @@ class Orchestrator:
                             step.name,
                             step_record.detail,
                         )
+                if unrecorded and run.outcome is StepOutcome.OK:
+                    run.outcome, run.error = StepOutcome.FAILED, f"recording a step failed: {unrecorded[0]}"
                 if run.outcome is not StepOutcome.OK:
                     await self._cancel(running, context, run)
                     break
@@ -107,12 +119,14 @@ class Orchestrator:
             run.outcome = StepOutcome.CANCELLED if cancelled else StepOutcome.FAILED
             run.error = "cancelled" if cancelled else _describe(error)
             await self._cancel(running, context, run)
-            await self._roll_back(env, context, record, run)
+            await self._roll_back(env, context, record_safely, run)
             raise
         if run.outcome is StepOutcome.OK:
             context.rollback.drain()
         else:
-            await self._roll_back(env, context, record, run)
+            await self._roll_back(env, context, record_safely, run)
+        if unrecorded:
+            raise unrecorded[0]
         return run
 
     async def _step(self, env: Environment, step: Step[C], context: C, record: Recorder) -> StepRecord:

@@ -354,12 +354,6 @@ def recorded_step(state: Path, name: str) -> bool:
     return any(f'"name":"{name}"'.encode() in p.read_bytes() for p in state.glob("store/history/steps-*"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # only the assertions on the rollback; the rest fails with pytest.fail
-    reason="Orchestrator._finish records each step in the store; when that write fails, the exception ends "
-    "the run before its rollback (stagetui/service/orchestrator.py), so what the run made is left to gc",
-)
 def test_a_run_interrupted_on_a_full_disk_still_rolls_back(small_config: Path, state_dir: Path) -> None:
     with small_disk(state_dir, "16m", state_dir) as disk:
         try:
