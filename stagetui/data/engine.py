@@ -107,7 +107,17 @@ class DataEngine(ABC):
 
     @abstractmethod
     def drop(self, db: DataLocation) -> None:
-        """Remove it; nothing happens if it does not exist."""
+        """Remove it (and its login, see `services_login`); nothing happens if it does not exist."""
+
+    def services_login(self, db: DataLocation) -> DataLocation:
+        """`db` as an environment's services reach it. On a server: through a login of its own that
+        reaches this database only (once `open_to_services`), so the server's credentials never reach an
+        environment. A file needs no login."""
+        return db
+
+    def open_to_services(self, db: DataLocation) -> None:
+        """Let `services_login`'s login in, once the database is complete."""
+        return None  # a file has no logins to let in
 
     # --- transforming and checking -------------------------------------------------------------------------
     @abstractmethod

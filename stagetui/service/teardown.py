@@ -220,4 +220,12 @@ def _server_leftovers(core: ServiceCore, dry_run: bool) -> list[GcAction]:
     stale = sorted(name for name in found if name not in live and name not in goldens)
     if stale and not dry_run:
         _drop_all(core, stale)
-    return [GcAction("server-databases", "databases nothing refers to", stale)] if stale else []
+    actions = [GcAction("server-databases", "databases nothing refers to", stale)] if stale else []
+    # Logins outlive their database only when a crash came between dropping the one and the other.
+    logins = engine.list_logins(dsn, databases.environment_prefix(tag))
+    orphaned = sorted(set(logins) - set(found) - live)
+    if orphaned and not dry_run:
+        _drop_all(core, orphaned)  # dropping an absent database drops its login too
+    if orphaned:
+        actions.append(GcAction("server-logins", "logins of databases that are gone", orphaned))
+    return actions

@@ -85,10 +85,9 @@ async def render_config(ctx: ProvisionContext) -> StepResult:
     template = ctx.settings.strategies.containerized.config_template or packaged_template()
 
     def render() -> None:
-        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": services_database_url(ctx.ws, ctx.env_data)}
-        tree = merge(
-            render_template(template, variables), runtime_overrides(ctx.env.id, ctx.ws, ctx.env_data)
-        )
+        services = ctx.services_data()
+        variables = {"ENV_ID": ctx.env.id, "DATABASE_URL": services_database_url(ctx.ws, services)}
+        tree = merge(render_template(template, variables), runtime_overrides(ctx.env.id, ctx.ws, services))
         write_json_tree(tree, ctx.ws.config_file)
 
     await ctx.blocking(render)

@@ -87,7 +87,7 @@ async def apply_config(ctx: ProvisionContext) -> StepResult:
     def render() -> int:
         production = load_tree(ctx.production.config)
         patterns = ctx.settings.drift.secret_patterns
-        overrides = runtime_overrides(ctx.env.id, ctx.ws, ctx.env_data)
+        overrides = runtime_overrides(ctx.env.id, ctx.ws, ctx.services_data())
         tree = merge(replace_secrets(production, ctx.env.id, patterns), overrides)
         write_json_tree(tree, ctx.ws.config_file)
         return len(tree)

@@ -57,6 +57,8 @@ class ProvisionContext(StepContext):
     snapshot_set: Any = None
     """aws runtime: the snapshot set the environment is restored from (runtimes.aws.snapshot_sets)."""
     checks: list[CheckRecord] = field(default_factory=list)
+    services_login: DataLocation | None = None
+    """The database a login was made for (services_data), to be opened to it before services start."""
 
     @property
     def ws(self) -> Workspace:
@@ -68,6 +70,15 @@ class ProvisionContext(StepContext):
     @property
     def env_data(self) -> DataLocation:
         return self.environment_data(self.workspace)
+
+    def services_data(self) -> DataLocation:
+        """The environment's database as its services reach it (their own login on a server). Blocking."""
+        data = self.env_data
+        login = self.engine.services_login(data)
+        if login is not data:  # dropping the database drops its login, whether the database exists or not
+            self.rollback.push(f"drop the login of {data.describe()}", lambda: self.engine.drop(data))
+            self.services_login = data
+        return login
 
     @property
     def rules(self) -> list[ColumnRule]:

@@ -57,7 +57,7 @@ async def restore_data(ctx: ProvisionContext) -> StepResult:
         steps.set_as_of(ctx, snapshot.taken_at, snapshot.newest_change)
         ctx.data_source = f"golden snapshot {snapshot.id}"
         patterns = ctx.settings.drift.secret_patterns
-        overrides = runtime_overrides(ctx.env.id, ctx.ws, target)
+        overrides = runtime_overrides(ctx.env.id, ctx.ws, ctx.services_data())
         write_json_tree(merge(replace_secrets(tree, ctx.env.id, patterns), overrides), ctx.ws.config_file)
         return snapshot.id, method
 

@@ -128,6 +128,8 @@ def _health_timeout(ctx: ProvisionContext) -> float:
 
 async def start_services(ctx: ProvisionContext) -> StepResult:
     timeout = _health_timeout(ctx)
+    if ctx.services_login is not None:  # the data is complete by now: its services' login may come in
+        await ctx.blocking(ctx.engine.open_to_services, ctx.services_login)
     ctx.endpoint = await ctx.blocking(ctx.runtime.start_services, ctx.env, ctx.ws, timeout, ctx.scaled(0, 1))
     return StepResult(f"listening at {ctx.endpoint}")
 

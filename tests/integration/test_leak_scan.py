@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import fnmatch
 import io
 import json
 import re
@@ -445,50 +444,8 @@ PG_PASSWORD = "leakscan-pg-password-3e9a1f"
 """Production's password, through ${VAR} as the docs advise (the test server trusts any password)."""
 
 
-@dataclass(frozen=True)
-class KnownLeak:
-    """A leak found by this scan whose fix belongs to code outside this test's reach: expected (the test
-    xfails naming it) until fixed, then the test fails until the entry is removed, so it cannot linger."""
-
-    name: str
-    where: str  # glob over the finding's place
-    origin: str  # glob over the needle's origin
-    reason: str
-
-    def matches(self, finding: Finding) -> bool:
-        return fnmatch.fnmatchcase(finding.where, self.where) and fnmatch.fnmatchcase(
-            finding.needle.origin, self.origin
-        )
-
-
-PG_KNOWN_LEAKS = (
-    KnownLeak(
-        "pg_statistic",
-        "database stagetui_*/pg_statistic",
-        "*",
-        "the no-leak proof streams production's values into a temp table in the environment database and "
-        "ANALYZEs it (stagetui/data/postgres/verification.py, _stream): the statistics rows are rolled "
-        "back but their bytes, production values included, stay in pg_statistic's pages (the golden "
-        "copy's seal, VACUUM FREEZE, does not reliably overwrite them) and template clones copy them",
-    ),
-    KnownLeak(
-        "production password",
-        "environments/*/pgpass",
-        "production.postgres password",
-        "with data.postgres.dsn unset, environment databases are reached with production's credentials, "
-        "and runtime_overrides writes that password into every environment's pgpass for its services",
-    ),
-)
-
-
-def _assert_no_leaks(findings: list[Finding], known: tuple[KnownLeak, ...] = ()) -> None:
-    unknown = [f for f in findings if not any(k.matches(f) for k in known)]
-    assert unknown == [], "\n".join(map(str, unknown))
-    seen = [k for k in known if any(k.matches(f) for f in findings)]
-    fixed = [k.name for k in known if k not in seen]
-    assert not fixed, f"known leaks no longer found (fixed? then remove them from the list): {fixed}"
-    if seen:
-        pytest.xfail("; ".join(f"known leak {k.name}: {k.reason}" for k in seen))
+def _assert_no_leaks(findings: list[Finding]) -> None:
+    assert findings == [], "\n".join(map(str, findings))
 
 
 def _database_files(admin_dsn: str, names: list[str]) -> dict[str, Path]:
@@ -588,7 +545,7 @@ def test_nothing_leaks_on_postgres_into_databases_workspaces_or_output(
         for env_id in ids.values():
             run.cli("down", env_id, expect=None)
         run.cli("gc", expect=None)
-    _assert_no_leaks(findings, PG_KNOWN_LEAKS)
+    _assert_no_leaks(findings)
 
 
 # --- the docker runtime: containers, their volumes, their logs and their settings -------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from stagetui.data.engine import DataLocation
 from stagetui.data.postgres.engine import PostgresEngine
@@ -66,9 +66,37 @@ def test_each_strategy_provisions_a_database_of_its_own_and_removes_it(
     shown = cli(pg_config, "show", env["id"], "--json").json()
     assert shown["database"] == f"postgres database {database}" and shown["data_bytes"] > 0
     assert "data fidelity" in cli(pg_config, "show", env["id"]).stdout
+    login = services_login(pg_config.parent / "state", env["id"])
+    assert login == database, "the services connect with the environment's own login"
+    assert_login_cannot_read_production(pg_production, login)
     assert cli(pg_config, "down", env["id"]).code == 0
     assert server_databases(pg_production, "env") == []
+    assert not server_logins(pg_production), "the environment's login outlived it"
     assert production_emails(pg_production)  # production is still there, untouched
+
+
+def services_login(state: Path, environment_id: str) -> str:
+    """The user in the DATABASE_URL the environment's services were given."""
+    config = json.loads((state / "environments" / environment_id / "config" / "config.json").read_text())
+    user = conninfo_to_dict(config["env"]["DATABASE_URL"]).get("user")
+    assert isinstance(user, str), config["env"]
+    return user
+
+
+def server_logins(production: DataLocation) -> list[str]:
+    assert production.dsn is not None
+    with psycopg.connect(production.dsn) as conn:
+        rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'stagetui%'").fetchall()
+    return [name for (name,) in rows]
+
+
+def assert_login_cannot_read_production(production: DataLocation, login: str) -> None:
+    """Connected as the environment's login (the test server trusts any password), production's rows
+    stay out of reach: branch code holding that login cannot read them."""
+    assert production.dsn is not None
+    dsn = make_conninfo(production.dsn, dbname=production.database, user=login)
+    with pytest.raises(psycopg.Error, match=r"permission denied|not permitted"), psycopg.connect(dsn) as conn:
+        conn.execute("SELECT email FROM customers LIMIT 1")
 
 
 def test_full_clone_follows_production_incrementally(pg_config: Path, pg_production: DataLocation) -> None:

@@ -21,6 +21,7 @@ from stagetui.data.postgres import (
     databases,
     golden,
     load,
+    logins,
     masking,
     subset,
     verification,
@@ -154,6 +155,17 @@ class PostgresEngine(DataEngine):
 
     def drop(self, db: DataLocation) -> None:
         databases.drop(self._owned(db, "drop"))
+        logins.drop_login(db)
+
+    def services_login(self, db: DataLocation) -> DataLocation:
+        return logins.create_login(self._owned(db, "create a login for"))
+
+    def open_to_services(self, db: DataLocation) -> None:
+        logins.grant_access(self._owned(db, "grant access to"))
+
+    def list_logins(self, dsn: str, prefix: str) -> list[str]:
+        """Login roles named `prefix`* (each an environment database's, see `services_login`)."""
+        return logins.list_logins(DataLocation.postgres(dsn, MAINTENANCE_DATABASE), prefix)
 
     def load_sqlite(
         self, sqlite_path: Path, target: DataLocation, progress: ProgressFn | None = None
