@@ -10,7 +10,7 @@ NOT_FOUND = 3
 CONFLICT = 4
 """The environment exists already, or a reference matches several."""
 STATE_ERROR = 5
-"""The state directory's store is locked, corrupted or from a newer stagetui."""
+"""The store is locked, corrupted, from a newer stagetui, or cannot be written (disk full)."""
 BUDGET_EXCEEDED = 6
 """`stagetui budget`: a daily or monthly budget is exceeded."""
 TARGET_MISSED = 7
@@ -24,7 +24,7 @@ DESCRIPTION = """exit codes:
   2    bad input: arguments, config file or branch name (nothing was created)
   3    no environment matches the reference
   4    conflict: the environment exists already, or the reference is ambiguous
-  5    state error: the store is locked by another process, corrupted, or newer
+  5    state error: the store is locked, corrupted, newer, or cannot be written (disk full)
   6    a budget is exceeded (stagetui budget)
   7    a benchmark misses its target (stagetui bench --fail-on-miss)
   130  interrupted (Ctrl-C); in-flight provisioning was rolled back"""

@@ -180,7 +180,30 @@ async def collect_garbage(core: ServiceCore, *, dry_run: bool = False) -> list[G
     if core.engine.name == "postgres":
         actions += await asyncio.to_thread(_server_leftovers, core, dry_run)
     actions += await asyncio.to_thread(_shared_leftovers, core, dry_run)
+    actions += await asyncio.to_thread(_abandoned_temp_files, core, dry_run)
     return actions
+
+
+STALE_TEMP_AGE = timedelta(minutes=10)
+"""An atomic write's temp file lives for the length of one write: one this old lost its writer."""
+
+
+def _abandoned_temp_files(core: ServiceCore, dry_run: bool) -> list[GcAction]:
+    """Temp files of atomic writes whose process was killed mid-write (the files they were for are
+    intact: only the rename makes a write visible)."""
+    oldest = (core.clock() - STALE_TEMP_AGE).timestamp()
+    found = []
+    for path in core.paths.root.rglob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < oldest:
+                found.append(path)
+        except OSError:
+            continue  # renamed or removed by its writer meanwhile
+    if not dry_run:
+        for path in found:
+            path.unlink(missing_ok=True)
+    names = [str(path.relative_to(core.paths.root)) for path in found]
+    return [GcAction("temp-files", "temp files of interrupted writes", names)] if names else []
 
 
 def _shared_leftovers(core: ServiceCore, dry_run: bool) -> list[GcAction]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -111,3 +112,21 @@ def test_a_service_whose_process_record_was_never_written_is_still_stopped(
     assert down.code == 0, down.stderr
     assert any("working in the environment" in r for r in down.json()["removed"]), down.stdout
     assert processes_of(env_id, state_dir) == []
+
+
+def test_gc_removes_temp_files_a_killed_write_left_and_only_those(
+    small_config: Path, state_dir: Path
+) -> None:
+    assert cli(small_config, "ls").code == 0  # the state directory exists
+    store = state_dir / "store"
+    abandoned, in_flight = store / ".environments.json.k1ll3d.tmp", store / ".notes.json.wr1t1ng.tmp"
+    for path in (abandoned, in_flight):
+        path.write_text("{half a recor")
+    hour_ago = time.time() - 3600
+    os.utime(abandoned, (hour_ago, hour_ago))
+    dry = cli(small_config, "gc", "--dry-run", "--json").json()["actions"]
+    assert [(a["id"], a["removed"]) for a in dry] == [("temp-files", ["store/.environments.json.k1ll3d.tmp"])]
+    assert abandoned.exists()
+    collected = cli(small_config, "gc", "--json")
+    assert collected.code == 0 and [a["id"] for a in collected.json()["actions"]] == ["temp-files"]
+    assert not abandoned.exists() and in_flight.exists()  # a write still going on is left alone
