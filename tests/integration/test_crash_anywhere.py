@@ -70,8 +70,8 @@ def _teardown_cases(strategies: tuple[Strategy, ...] = STRATEGIES) -> list[Any]:
     ]
 
 
-def crash_up(site: CrashSite, strategy: Strategy, point: CrashPoint) -> str:
-    branch = f"crash/{point.label}"
+def crash_up(site: CrashSite, strategy: Strategy, point: CrashPoint, prefix: str = "crash") -> str:
+    branch = f"{prefix}/{point.label}"
     site.killed_cli(point.failpoints, "up", branch, "--strategy", strategy.value, "--runtime", site.runtime)
     return environment_id(branch, strategy)
 
@@ -123,7 +123,7 @@ def test_local_down_killed_while_removing(
 
 
 def test_a_gc_killed_while_collecting_is_finished_by_the_next(local_site: CrashSite) -> None:
-    env_id = crash_up(local_site, Strategy.CONTAINERIZED, CrashPoint("health_check", "crash"))
+    env_id = crash_up(local_site, Strategy.CONTAINERIZED, CrashPoint("health_check", "crash"), "gc")
     local_site.killed_cli("destroy:crash-after", "gc")
     recover_and_check(local_site, env_id)
 

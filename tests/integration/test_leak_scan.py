@@ -209,6 +209,16 @@ def _endpoints(run: Run) -> dict[str, str]:
     return {e["id"]: e["endpoint"] for e in run.cli("ls", "--json").json()}
 
 
+def _visit_environments(run: Run) -> None:
+    """What a user looks at for each live environment: its answers, `show` and its drift."""
+    for env_id, endpoint in _endpoints(run).items():
+        for path in ("/stats", "/customers?limit=100", "/config"):
+            run.fetch(env_id, endpoint, path)
+        run.cli("show", env_id)
+        run.cli("show", env_id, "--json")
+        run.cli("drift", env_id, "--format", "json", expect=None)
+
+
 def _process_environments(state_dir: Path, env_ids: list[str]) -> dict[str, str]:
     """What each environment's processes run with and were started with (/proc environ and cmdline)."""
     found = {}
@@ -519,12 +529,7 @@ def test_nothing_leaks_on_postgres_into_databases_workspaces_or_output(
         # The snapshot strategy makes its environments as full_clone does here: template clones of a golden.
         for strategy in ("full_clone", "containerized"):
             ids[strategy] = run.subprocess("up", f"pg-leak-{strategy}", "-s", strategy, "--json").json()["id"]
-        for env_id, endpoint in _endpoints(run).items():
-            for path in ("/stats", "/customers?limit=100", "/config"):
-                run.fetch(env_id, endpoint, path)
-            run.cli("show", env_id)
-            run.cli("show", env_id, "--json")
-            run.cli("drift", env_id, "--format", "json", expect=None)
+        _visit_environments(run)
         processes = _process_environments(state_dir, sorted(ids.values()))
         for args in (("snapshot", "ls", "--json"), ("refresh", "--json"), ("audit", "--json"), ("report",)):
             run.cli(*args)
@@ -575,12 +580,7 @@ def test_nothing_leaks_into_containers_their_volumes_or_logs(
         # Snapshot: its data travels through a seed volume shared by the golden copy's environments.
         up = run.subprocess("up", "dock-leak", "-s", "snapshot", "--runtime", "docker", "--json")
         ids.append(up.json()["id"])
-        for env_id, endpoint in _endpoints(run).items():
-            for path in ("/stats", "/customers?limit=100", "/config"):
-                run.fetch(env_id, endpoint, path)
-            run.cli("show", env_id)
-            run.cli("show", env_id, "--json")
-            run.cli("drift", env_id, "--format", "json", expect=None)
+        _visit_environments(run)
         rendered = [state_dir / "docker" / env_id / "config" / "config.json" for env_id in ids]
         needles = _needles(config, state_dir, rendered)
         scanner = Scanner(needles, STATE_ALLOWANCES + OUTPUT_ALLOWANCES + DOCKER_ALLOWANCES)
@@ -605,4 +605,5 @@ def test_nothing_leaks_into_containers_their_volumes_or_logs(
     finally:
         for env_id in ids:
             run.cli("down", env_id, expect=None)
+        run.cli("gc", expect=None)  # the seed volume too: later tests' gc must find nothing of this one
     _assert_no_leaks(findings)
