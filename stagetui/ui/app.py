@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Iterable
 from functools import partial
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from stagetui.config.keymap import BINDINGS as BINDING_SPECS
@@ -48,6 +49,10 @@ class StagetuiApp(App[None]):
         self.engine = EngineLoop()
         self.dashboard = DashboardScreen(backend)
         self._unsubscribe = backend.events.subscribe(self._relay)
+        self.quitting = False
+        """Set once the user has decided to quit: from then on input is ignored."""
+        self._asking_to_quit = False
+        """The quit question is on screen: a second q does not ask again."""
         for theme in our_themes():
             self.register_theme(theme)
         self.theme = backend.config.ui.theme
@@ -118,6 +123,20 @@ class StagetuiApp(App[None]):
         self.notify(text, title="garbage collected", severity="error" if failed else "information")
         self.dashboard.action_reload()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text, whatever `markup` says: messages carry branch, benchmark and
+        experiment names and errors quoting what was typed, and as markup a stray `[/]` in them raised (the
+        app crashed) and `[@click=...]` became a link that runs an action."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # --- app-wide actions ---------------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -129,18 +148,38 @@ class StagetuiApp(App[None]):
         self.notify(f"theme: {self.theme}", timeout=2)
 
     async def action_quit(self) -> None:
-        self._quit_when_safe()
+        """Quitting mid-provisioning rolls back what is in flight: ask first, then wait for it."""
+        if self.quitting or self._asking_to_quit:
+            return
+        if not self.engine.busy:
+            self.quitting = True
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            self._asking_to_quit = False
+            if yes:
+                self.quitting = True
+                self._roll_back_and_exit()
+
+        self._asking_to_quit = True
+        question = f"{self.engine.busy} operation(s) still running will be rolled back. Quit?"
+        self.push_screen(ConfirmScreen(question, "Quit"), answered)
 
     @work(exclusive=True, group="quit", exit_on_error=False)
-    async def _quit_when_safe(self) -> None:
-        """Quitting mid-provisioning rolls back what is in flight: ask first, then wait for it."""
-        if self.engine.busy:
-            question = f"{self.engine.busy} operation(s) still running will be rolled back. Quit?"
-            if not await self.push_screen_wait(ConfirmScreen(question, "Quit")):
-                return
-            self.notify("rolling back what is in flight …", timeout=30)
+    async def _roll_back_and_exit(self) -> None:
+        self.notify("rolling back what is in flight …", timeout=30)
+        try:
             await asyncio.to_thread(self.engine.shutdown)
-        self.exit()
+        finally:
+            self.exit()  # input is ignored by now: whatever happened, the app must not stay open and deaf
+
+    async def on_event(self, event: events.Event) -> None:
+        # Once quitting is decided, typed-ahead input is dropped: a key must not open a screen on an app
+        # that is closing (its widgets never mount) nor start work on an engine that is stopping.
+        if self.quitting and isinstance(event, events.InputEvent | events.Paste):
+            return
+        await super().on_event(event)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

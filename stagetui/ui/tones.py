@@ -32,3 +32,9 @@ def _colour_style(colour: str) -> Style:
 
 def toned(app: App[object], text: str, tone: Tone) -> Text:
     return Text(text, style=tone_style(app, tone), no_wrap=True, overflow="ellipsis")
+
+
+def plain(text: str) -> Text:
+    """`text` as it reads, for a DataTable cell: a string cell is parsed as markup, and names and errors
+    typed by users (`[/]`, `[@click=...]`) would raise or turn into links."""
+    return Text(text, end="")

@@ -44,7 +44,7 @@ class ApproveScreen(ModalScreen[ApprovalRequest | None]):
                 yield Input(self.approver, id="approve-by", compact=True)
                 yield Label("until")
                 yield Input(placeholder="YYYY-MM-DD (empty: no end)", id="approve-expires", compact=True)
-            yield Static("", id="approve-error", classes="form-error")
+            yield Static("", id="approve-error", classes="form-error", markup=False)  # quotes input
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Approve", variant="primary", id="approve-ok", compact=True)
                 yield Button("Cancel", id="approve-cancel-button", compact=True)

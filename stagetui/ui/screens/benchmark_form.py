@@ -3,6 +3,8 @@ it is valid."""
 
 from __future__ import annotations
 
+import math
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -54,7 +56,7 @@ class BenchmarkForm(ModalScreen[Benchmark | None]):
                 yield strategy_select("bench-strategy")
                 yield Label("about")
                 yield Input(placeholder="what it means, in words", id="bench-description", compact=True)
-            yield Static("", id="bench-error", classes="form-error")
+            yield Static("", id="bench-error", classes="form-error", markup=False)  # quotes input
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", variant="primary", id="bench-add", compact=True)
                 yield Button("Cancel", id="bench-cancel", compact=True)
@@ -73,9 +75,12 @@ class BenchmarkForm(ModalScreen[Benchmark | None]):
                 raise ValueError(f"{name} is required")
             return None
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
-            raise ValueError(f"{name}: {text!r} is not a number") from None
+            number = math.nan
+        if not math.isfinite(number):  # float() takes "nan" and "inf": no limit or target is either
+            raise ValueError(f"{name}: {text!r} is not a number")
+        return number
 
     def build(self) -> Benchmark:
         strategy = self._value("#bench-strategy")

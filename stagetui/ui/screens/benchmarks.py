@@ -62,7 +62,7 @@ class BenchmarksScreen(CycleScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="benchmarks-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="baseline-panel")
+        yield Static("", id="baseline-panel", markup=False)  # names the benchmark
         yield Footer()
 
     def on_mount(self) -> None:

@@ -23,7 +23,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
-            yield Label(self.question, id="confirm-question")
+            yield Label(self.question, id="confirm-question", markup=False)  # names things
             with Horizontal(id="confirm-buttons"):
                 yield Button(self.yes, variant="error", id="yes")
                 yield Button("No", id="no")

@@ -235,11 +235,17 @@ class DashboardScreen(Screen[None]):
                 approver=request.approver,
                 expires=request.expires,
             )
-            check = self.backend.drift_check(uid)
         except ServiceError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
-        self.app.call_from_thread(self.notify, f"approved {request.pattern}: {check.report.summary()}")
+        # Recorded: say so even when the check that follows fails, or the approval would look refused.
+        try:
+            summary = self.backend.drift_check(uid).report.summary()
+        except ServiceError as error:
+            text = f"approved {request.pattern}; drift not checked again: {error}"
+            self.app.call_from_thread(self.notify, text, severity="warning")
+        else:
+            self.app.call_from_thread(self.notify, f"approved {request.pattern}: {summary}")
         self._drift_uid = None
         self.app.call_from_thread(self.action_reload)
 

@@ -22,7 +22,7 @@ from stagetui.service.events import EnvironmentChanged, StepFinished
 from stagetui.service.queries import EnvironmentDetail
 from stagetui.ui.drift_model import drift_tree
 from stagetui.ui.messages import DetailLoaded, LogLines, ServiceEvent
-from stagetui.ui.tones import toned
+from stagetui.ui.tones import plain, toned
 from stagetui.ui.view_models import Tone, freshness_cell
 from stagetui.ui.widgets.drift_panel import DriftPanel
 from stagetui.ui.widgets.provisioning_panel import MARKS
@@ -94,7 +94,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("loading …", id="detail-facts")
+        yield Static("loading …", id="detail-facts", markup=False)  # quotes the branch
         with TabbedContent(id="detail-tabs"):
             with TabPane("Steps", id="tab-steps"):
                 yield DataTable(id="detail-steps", cursor_type="row")
@@ -153,9 +153,8 @@ class DetailScreen(Screen[None]):
         as_of = detail.view.environment.data_as_of
         for check in reversed(detail.checks):
             age = format_duration(check.at - as_of) if as_of else "n/a"
-            history.add_row(
-                f"{check.at:%m-%d %H:%M:%S}", check.kind, "✓" if check.ok else "✗", age, check.summary
-            )
+            ok = "✓" if check.ok else "✗"
+            history.add_row(f"{check.at:%m-%d %H:%M:%S}", check.kind, ok, age, plain(check.summary))
         self.query_one("#detail-facts", Static).border_title = detail.view.status.value
 
     def _steps(self, detail: EnvironmentDetail) -> None:
@@ -169,15 +168,15 @@ class DetailScreen(Screen[None]):
             mark = toned(self.app, symbol, Tone(tone.removeprefix("$")))
             name = step.name if step.phase is StepPhase.PROVISION else f"{step.phase.value}: {step.name}"
             share = f"{step.seconds / total:.0%}" if step.phase is StepPhase.PROVISION else ""
-            label = toned(self.app, name, Tone.ACCENT) if step is slowest else name
-            table.add_row(mark, label, format_duration(step.seconds), share, step.detail)
+            label = toned(self.app, name, Tone.ACCENT) if step is slowest else plain(name)
+            table.add_row(mark, label, format_duration(step.seconds), share, plain(step.detail))
 
     def _fidelity(self, detail: EnvironmentDetail) -> None:
         table = self.query_one("#detail-data", DataTable)
         table.clear()
         for row in detail.fidelity():
             cells = fidelity_cells(row)
-            name = row.table if row.ok else toned(self.app, row.table, Tone.ERROR)
+            name = plain(row.table) if row.ok else toned(self.app, row.table, Tone.ERROR)
             table.add_row(name, *cells[1:])
 
     def action_follow(self) -> None:

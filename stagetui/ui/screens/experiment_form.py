@@ -3,6 +3,7 @@ effect. The service validates; errors show inline."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from textual import on
@@ -31,9 +32,12 @@ def parse_expected(text: str) -> float:
     """ "-50%" -> -0.5; "+20%" -> 0.2; "-0.5" -> -0.5. Raises ValueError in words."""
     cleaned = text.strip().replace("\u2212", "-")
     try:
-        return float(cleaned.removesuffix("%")) / (100 if cleaned.endswith("%") else 1)
+        value = float(cleaned.removesuffix("%")) / (100 if cleaned.endswith("%") else 1)
     except ValueError:
-        raise ValueError(f"expected change: {text!r} is not like -50% or +20%") from None
+        value = math.nan
+    if not math.isfinite(value):  # "nan", "inf", "1e999": refused here, before the form closes on them
+        raise ValueError(f"expected change: {text!r} is not like -50% or +20%")
+    return value
 
 
 class ExperimentForm(ModalScreen[ExperimentRequest | None]):
@@ -61,7 +65,7 @@ class ExperimentForm(ModalScreen[ExperimentRequest | None]):
                 yield strategy_select("exp-strategy")
                 yield Label("expect")
                 yield Input(placeholder="e.g. -50%", id="exp-expect", compact=True)
-            yield Static("", id="exp-error", classes="form-error")
+            yield Static("", id="exp-error", classes="form-error", markup=False)  # quotes input
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Start", variant="primary", id="exp-start", compact=True)
                 yield Button("Cancel", id="exp-cancel", compact=True)

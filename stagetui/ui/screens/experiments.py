@@ -16,6 +16,7 @@ from stagetui.service.api import StagetuiService
 from stagetui.ui.screens.confirm import ConfirmScreen
 from stagetui.ui.screens.cycle_screen import CycleScreen
 from stagetui.ui.screens.experiment_form import ExperimentForm, ExperimentRequest
+from stagetui.ui.tones import plain
 
 
 @dataclass
@@ -64,7 +65,7 @@ class ExperimentsScreen(CycleScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="experiments-table", cursor_type="row", zebra_stripes=True)
-        yield Static("no experiment selected", id="experiment-result")
+        yield Static("no experiment selected", id="experiment-result", markup=False)  # quotes the hypothesis
         yield Footer()
 
     def on_mount(self) -> None:
@@ -85,7 +86,7 @@ class ExperimentsScreen(CycleScreen):
         for e in message.experiments:
             started = f"{e.started_at:%m-%d %H:%M}" if e.started_at else "-"
             row = (e.id, e.status.value, started, e.metric, format_change(e.expected_change), e.hypothesis)
-            table.add_row(*row, key=e.id)
+            table.add_row(*map(plain, row), key=e.id)
         self._selected()
 
     @property

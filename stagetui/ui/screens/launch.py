@@ -66,7 +66,7 @@ class LaunchScreen(ModalScreen[UpRequest | None]):
                     compact=True,
                 )
                 yield Label("")
-                yield Static("", id="branch-preview")
+                yield Static("", id="branch-preview", markup=False)  # quotes the branch
                 yield Label("strategy")
                 yield Select(
                     [(STRATEGY_HELP[s], s.value) for s in Strategy],
@@ -92,7 +92,7 @@ class LaunchScreen(ModalScreen[UpRequest | None]):
                     validate_on=["changed", "submitted"],
                     compact=True,
                 )
-            yield Static("", id="launch-error")
+            yield Static("", id="launch-error", markup=False)  # quotes the ttl
             with Horizontal(id="launch-buttons"):
                 yield Button("Launch", variant="primary", id="launch", disabled=True, compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -108,7 +108,6 @@ class LaunchScreen(ModalScreen[UpRequest | None]):
 
     def _refresh_state(self) -> None:
         branch = self.query_one("#branch", Input)
-        ttl = self.query_one("#ttl", Input)
         preview = self.query_one("#branch-preview", Static)
         branch_check = BranchValidator().validate(branch.value)
         if not branch.value:
@@ -119,10 +118,15 @@ class LaunchScreen(ModalScreen[UpRequest | None]):
         else:
             preview.update(f"✗ {branch_check.failure_descriptions[0]}")
             preview.set_class(True, "-invalid")
-        valid = (
-            bool(branch.value) and branch_check.is_valid and DurationValidator().validate(ttl.value).is_valid
-        )
+        ttl_problem = self._ttl_problem()
+        # Said as it is typed, like the branch's: a refused launch always shows why.
+        self.query_one("#launch-error", Static).update(f"✗ {ttl_problem}" if ttl_problem else "")
+        valid = bool(branch.value) and branch_check.is_valid and ttl_problem is None
         self.query_one("#launch", Button).disabled = not valid
+
+    def _ttl_problem(self) -> str | None:
+        check = DurationValidator().validate(self.query_one("#ttl", Input).value)
+        return None if check.is_valid else f"ttl: {check.failure_descriptions[0]}"
 
     def _strategy(self) -> Strategy:
         return Strategy(str(self.query_one("#strategy", Select).value))
@@ -131,6 +135,12 @@ class LaunchScreen(ModalScreen[UpRequest | None]):
     @on(Input.Submitted)
     def _launch(self) -> None:
         if self.query_one("#launch", Button).disabled:
+            # A missing branch is the one problem not shown while typing: say it now, with the others.
+            problems = [] if self.query_one("#branch", Input).value else ["a branch is needed"]
+            if (ttl_problem := self._ttl_problem()) is not None:
+                problems.append(ttl_problem)
+            if problems:
+                self.query_one("#launch-error", Static).update(f"✗ {'; '.join(problems)}")
             return
         try:
             request = self.backend.up_request(

@@ -101,6 +101,8 @@ class NodesScreen(Screen[None]):
             self._drawn.clear()
             await box.remove_children()
             await box.mount_all([self._section_widget(section) for section in view.sections])
+        if len(box.children) != len(view.sections):
+            return  # the screen closed while this answer was being drawn (back, or the app quits)
         for section, widget in zip(view.sections, box.children, strict=True):
             widget.border_title = section.title
             if isinstance(widget, DataTable):

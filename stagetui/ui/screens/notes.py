@@ -30,6 +30,7 @@ from stagetui.service.errors import ServiceError
 from stagetui.service.notes import new_draft_key
 from stagetui.store.drafts import Draft
 from stagetui.ui.screens.confirm import ConfirmScreen
+from stagetui.ui.tones import plain
 
 AUTOSAVE_DELAY = 0.3
 """Seconds after the last keystroke before the draft is written."""
@@ -129,12 +130,15 @@ class NotesScreen(Screen[None]):
         table = self.query_one("#notes-table", DataTable)
         table.clear()
         for draft in message.drafts:
-            table.add_row("draft", draft.title or "(untitled)", "-", key=f"draft:{draft.key}")
+            table.add_row("draft", plain(draft.title or "(untitled)"), "-", key=f"draft:{draft.key}")
         for note in message.notes:
-            table.add_row(f"{note.created_at:%m-%d %H:%M}", note.title, note.linked_to, key=f"note:{note.id}")
+            when = f"{note.created_at:%m-%d %H:%M}"
+            table.add_row(when, plain(note.title), plain(note.linked_to), key=f"note:{note.id}")
         self.notes = {note.id: note for note in message.notes}
         self.drafts = {draft.key: draft for draft in message.drafts}
-        self.query_one("#note-link", Select).set_options([(NO_LINK, NO_LINK), *message.links])
+        # Prompts as Text: a string prompt is parsed as markup, and benchmark names are whatever was typed.
+        options = [(plain(prompt), value) for prompt, value in message.links]
+        self.query_one("#note-link", Select).set_options([(NO_LINK, NO_LINK), *options])
         self._link_values = {NO_LINK, *(value for _, value in message.links)}
         if message.recover and message.drafts:
             self._edit(message.drafts[-1])
@@ -210,6 +214,11 @@ class NotesScreen(Screen[None]):
 
     # --- saving -------------------------------------------------------------------------------------
     def action_save(self) -> None:
+        if self._autosave is not None:
+            # A pending autosave firing after the note is stored would write its draft back, and the
+            # note would be offered again as a draft to recover.
+            self._autosave.stop()
+            self._autosave = None
         self.save_draft_now()
         self._store(self.draft)
 
@@ -223,7 +232,7 @@ class NotesScreen(Screen[None]):
                 experiment=draft.experiment,
                 draft_key=draft.key,
             )
-        except ServiceError as error:
+        except (ServiceError, OSError) as error:  # OSError: the store cannot be written (disk full)
             self.post_message(NoteSaved(None, str(error)))
             return
         self.post_message(NoteSaved(note))

@@ -6,7 +6,7 @@ from textual.widgets import DataTable
 
 from stagetui.domain.metric_format import format_bytes
 from stagetui.domain.service_status import ServiceStatus
-from stagetui.ui.tones import toned
+from stagetui.ui.tones import plain, toned
 from stagetui.ui.view_models import Tone
 
 SERVICE_COLUMNS = ("service", "state", "health", "cpu", "memory", "restarts", "ports")
@@ -43,7 +43,8 @@ class ServicesPanel(DataTable[object]):
         self.clear()
         for status in services:
             cells = service_cells(status)
-            state = cells[1] if status.state == "running" else toned(self.app, cells[1], Tone.ERROR)
+            state = plain(cells[1]) if status.state == "running" else toned(self.app, cells[1], Tone.ERROR)
             tone = HEALTH_TONES.get(status.health or "")
-            health = toned(self.app, cells[2], tone) if tone else cells[2]
-            self.add_row(cells[0], state, health, *cells[3:], key=status.name)
+            health = toned(self.app, cells[2], tone) if tone else plain(cells[2])
+            # Names, states and ports as the runtime reports them: Text, never parsed as markup.
+            self.add_row(plain(cells[0]), state, health, *map(plain, cells[3:]), key=status.name)
