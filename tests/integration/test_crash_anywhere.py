@@ -322,7 +322,7 @@ def tui_sites(site_root: Path) -> Iterator[dict[Strategy, CrashSite]]:
 
 def crash_tui(site: CrashSite, strategy: Strategy, point: CrashPoint, tmp_path: Path) -> str:
     """Launch an environment from the dashboard (n, the branch, Enter) in an app that dies at `point`."""
-    # Short: the launch dialog's id preview is one line, and a longer id would not show at 80 columns.
+    # Short: the id preview stays on one line at 80 columns, where the wait below reads it.
     branch = f"t/{strategy_for(strategy).plan(StagetuiConfig(), 'local').names.index(point.step)}"
     env_id = environment_id(branch, strategy)
     environ = {k: v for k, v in os.environ.items() if k not in {"TMUX", "TMUX_PANE"}}
