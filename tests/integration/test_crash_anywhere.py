@@ -141,8 +141,10 @@ def postgres_site(site_root: Path, postgres_server: str, sample_sqlite: Path) ->
     config.write_text(SMALL_CONFIG.format(customers=100) + f"production:\n  postgres: {json.dumps(dsn)}\n")
 
     def databases(env_id: str) -> list[str]:
-        # Only one environment exists at a time here: any environment database left is a leftover.
-        return [n for n in engine.list_databases(postgres_server, "stagetui_") if "_env_" in n]
+        # Only one environment exists at a time here: any environment database or login left is a leftover.
+        found = [f"database {n}" for n in engine.list_databases(postgres_server, "stagetui_")]
+        found += [f"login {n}" for n in engine.list_logins(postgres_server, "stagetui_")]
+        return [name for name in found if "_env_" in name]
 
     try:
         yield from _open_site(CrashSite(config, site_root / "postgres-state", "local", databases))
